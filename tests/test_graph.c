@@ -56,7 +56,8 @@ static double loss_of(sbt_graph *g, int loss, int training, fixture *f) {
 static int gradcheck(const char *what, fixture *f, build_fn build, int frozen_mask) {
     sbt_graph *g = sbt_graph_new();
     for (int i = 0; i < f->n_params; i++)
-        f->ids[i] = sbt_param(g, "p", f->ndim[i], f->shape[i], f->value[i], (frozen_mask >> i) & 1 ? NULL : f->grad[i]);
+        f->ids[i] = sbt_param(g, "p", f->ndim[i], f->shape[i], f->value[i],
+                              (frozen_mask >> i) & 1 ? NULL : f->grad[i]);
     int y = build(g, f);
     const sbt_node *yn = sbt_graph_node(g, y);
     int64_t ysize = yn ? yn->size : 0;
@@ -88,8 +89,8 @@ static int gradcheck(const char *what, fixture *f, build_fn build, int frozen_ma
             double numeric = (lp - lm) / (2.0 * eps), analytic = f->grad[i][k];
             double tol = 2e-3 + 2e-2 * fabs(numeric);
             if (!(fabs(numeric - analytic) <= tol) && bad++ < 3)
-                fprintf(stderr, "%s: param %d[%lld]: analytic %.6g numeric %.6g\n", what, i, (long long)k, analytic,
-                        numeric);
+                fprintf(stderr, "%s: param %d[%lld]: analytic %.6g numeric %.6g\n", what, i, (long long)k,
+                        analytic, numeric);
         }
     }
     sbt_graph_free(g);
@@ -145,7 +146,8 @@ static int run_check(const char *what, build_fn build, int training, int frozen_
     fixture f;
     memset(&f, 0, sizeof f);
     f.training = training;
-    for (int i = 0; i < 64; i++) f.running_mean[i] = 0.1f * (float)(i % 5), f.running_var[i] = 1.0f + 0.2f * (float)(i % 3);
+    for (int i = 0; i < 64; i++)
+        f.running_mean[i] = 0.1f * (float)(i % 5), f.running_var[i] = 1.0f + 0.2f * (float)(i % 3);
     sbt_rng r;
     sbt_rng_seed(&r, 1234);
     for (int i = 0; i < n; i++) fixture_param(&f, ndims[i], shapes[i], lo, hi, &r);
@@ -181,8 +183,10 @@ static void test_binary_grads(void) {
     for (int i = 0; i < 4; i++) {
         /* values in [0.5, 1.5] keep Div away from zero */
         CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){2, 2}, same, 0.5f, 1.5f), "%s same", names[i]);
-        CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){3, 2}, suffix, 0.5f, 1.5f), "%s suffix", names[i]);
-        CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){2, 1}, scalar, 0.5f, 1.5f), "%s scalar", names[i]);
+        CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){3, 2}, suffix, 0.5f, 1.5f), "%s suffix",
+                  names[i]);
+        CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){2, 1}, scalar, 0.5f, 1.5f), "%s scalar",
+                  names[i]);
     }
 }
 

@@ -75,8 +75,13 @@ static int invalid_input(sbt_graph *g, const int *inputs, int n_inputs) {
     return -1;
 }
 
-static int push_node(sbt_graph *g, sbt_op op, const int *inputs, int n_inputs, int ndim, const int64_t *shape) {
+static int push_node(sbt_graph *g, sbt_op op, const int *inputs, int n_inputs, int ndim,
+                     const int64_t *shape) {
     if (!valid_inputs(g, inputs, n_inputs)) return -1;
+    /* `shape` often points into an existing node, which the realloc below may move. */
+    int64_t shape_copy[SBT_MAX_DIMS] = {0};
+    if (ndim >= 1 && ndim <= SBT_MAX_DIMS) memcpy(shape_copy, shape, (size_t)ndim * sizeof *shape);
+    shape = shape_copy;
     int64_t size = sbt_shape_numel(ndim, shape);
     if (ndim < 1 || ndim > SBT_MAX_DIMS || size < 0)
         return build_error(g, SBT_ERR_SHAPE, "graph: %s: bad rank %d or size", OPS[op].name, ndim);
@@ -106,7 +111,9 @@ static const sbt_node *node_or_null(const sbt_graph *g, int id) {
     return (g->status == SBT_OK && id >= 0 && id < g->count) ? &g->nodes[id] : NULL;
 }
 
-static const char *fmt_shape(const sbt_node *n, char *buf) { return sbt_shape_format(n->ndim, n->shape, buf, 64); }
+static const char *fmt_shape(const sbt_node *n, char *buf) {
+    return sbt_shape_format(n->ndim, n->shape, buf, 64);
+}
 
 int sbt_input(sbt_graph *g, const char *name, int ndim, const int64_t *shape) {
     int id = push_node(g, SBT_OP_INPUT, NULL, 0, ndim, shape);
@@ -162,8 +169,8 @@ int sbt_linear(sbt_graph *g, int x, int weight, int bias) {
     if (!X || !W) return invalid_input(g, (int[]){x, weight}, 2);
     char s1[64], s2[64];
     if (W->ndim != 2 || last_dim(X) != W->shape[1])
-        return build_error(g, SBT_ERR_SHAPE, "Linear: input %s does not fit weight %s (out, in)", fmt_shape(X, s1),
-                           fmt_shape(W, s2));
+        return build_error(g, SBT_ERR_SHAPE, "Linear: input %s does not fit weight %s (out, in)",
+                           fmt_shape(X, s1), fmt_shape(W, s2));
     if (bias >= 0) {
         const sbt_node *Bn = node_or_null(g, bias);
         if (!Bn) return invalid_input(g, &bias, 1);
@@ -182,7 +189,8 @@ static int binary(sbt_graph *g, sbt_op op, int a, int b) {
     const sbt_node *A = node_or_null(g, a), *B = node_or_null(g, b);
     if (!A || !B) return invalid_input(g, (int[]){a, b}, 2);
     int suffix = B->ndim <= A->ndim;
-    for (int i = 0; suffix && i < B->ndim; i++) suffix = B->shape[B->ndim - 1 - i] == A->shape[A->ndim - 1 - i];
+    for (int i = 0; suffix && i < B->ndim; i++)
+        suffix = B->shape[B->ndim - 1 - i] == A->shape[A->ndim - 1 - i];
     if (!suffix && B->size != 1) {
         char s1[64], s2[64];
         return build_error(g, SBT_ERR_SHAPE, "%s: %s cannot broadcast to %s", OPS[op].name, fmt_shape(B, s2),
@@ -257,7 +265,8 @@ int sbt_slice(sbt_graph *g, int x, int axis, int64_t start, int64_t end) {
 }
 
 int sbt_concat(sbt_graph *g, const int *xs, int n, int axis) {
-    if (n < 1 || n > SBT_MAX_INPUTS) return build_error(g, SBT_ERR_ARG, "Concat: %d inputs (1..%d)", n, SBT_MAX_INPUTS);
+    if (n < 1 || n > SBT_MAX_INPUTS)
+        return build_error(g, SBT_ERR_ARG, "Concat: %d inputs (1..%d)", n, SBT_MAX_INPUTS);
     if (!valid_inputs(g, xs, n)) return -1;
     const sbt_node *X0 = &g->nodes[xs[0]];
     if (axis < 0 || axis >= X0->ndim) return build_error(g, SBT_ERR_ARG, "Concat: axis %d", axis);
@@ -279,7 +288,8 @@ int sbt_concat(sbt_graph *g, const int *xs, int n, int axis) {
 int sbt_gather(sbt_graph *g, int table, int indices) {
     const sbt_node *T = node_or_null(g, table), *I = node_or_null(g, indices);
     if (!T || !I) return invalid_input(g, (int[]){table, indices}, 2);
-    if (I->ndim + T->ndim - 1 > SBT_MAX_DIMS) return build_error(g, SBT_ERR_SHAPE, "Gather: result rank too large");
+    if (I->ndim + T->ndim - 1 > SBT_MAX_DIMS)
+        return build_error(g, SBT_ERR_SHAPE, "Gather: result rank too large");
     int64_t shape[SBT_MAX_DIMS];
     int nd = 0;
     for (int i = 0; i < I->ndim; i++) shape[nd++] = I->shape[i];
@@ -311,15 +321,18 @@ int sbt_softmax(sbt_graph *g, int x, int mask) {
 static int check_feature_param(sbt_graph *g, const char *op, int p, int64_t features) {
     const sbt_node *P = node_or_null(g, p);
     if (!P) return valid_inputs(g, &p, 1);
-    if (P->size != features) return build_error(g, SBT_ERR_SHAPE, "%s: parameter of %lld values, expected %lld", op,
-                                                (long long)P->size, (long long)features), 0;
+    if (P->size != features)
+        return build_error(g, SBT_ERR_SHAPE, "%s: parameter of %lld values, expected %lld", op,
+                           (long long)P->size, (long long)features),
+               0;
     return 1;
 }
 
 int sbt_layernorm(sbt_graph *g, int x, int gamma, int beta, float eps) {
     const sbt_node *X = node_or_null(g, x);
     if (!X) return invalid_input(g, &x, 1);
-    if (!check_feature_param(g, "LayerNorm", gamma, last_dim(X)) || !check_feature_param(g, "LayerNorm", beta, last_dim(X)))
+    if (!check_feature_param(g, "LayerNorm", gamma, last_dim(X)) ||
+        !check_feature_param(g, "LayerNorm", beta, last_dim(X)))
         return -1;
     int id = push_node(g, SBT_OP_LAYERNORM, (int[]){x, gamma, beta}, 3, X->ndim, X->shape);
     if (id >= 0) g->nodes[id].attr.layernorm.eps = eps;
@@ -330,15 +343,18 @@ int sbt_batchnorm(sbt_graph *g, int x, int gamma, int beta, int row_mask, float 
                   float *running_mean, float *running_var) {
     const sbt_node *X = node_or_null(g, x);
     if (!X) return invalid_input(g, &x, 1);
-    if (!running_mean || !running_var) return build_error(g, SBT_ERR_ARG, "BatchNorm: running statistics missing");
-    if (!check_feature_param(g, "BatchNorm", gamma, last_dim(X)) || !check_feature_param(g, "BatchNorm", beta, last_dim(X)))
+    if (!running_mean || !running_var)
+        return build_error(g, SBT_ERR_ARG, "BatchNorm: running statistics missing");
+    if (!check_feature_param(g, "BatchNorm", gamma, last_dim(X)) ||
+        !check_feature_param(g, "BatchNorm", beta, last_dim(X)))
         return -1;
     int inputs[4] = {x, gamma, beta, row_mask};
     if (row_mask >= 0) {
         const sbt_node *M = node_or_null(g, row_mask);
         if (!M) return invalid_input(g, &row_mask, 1);
-        if (M->size != rows_of(X)) return build_error(g, SBT_ERR_SHAPE, "BatchNorm: row mask of %lld values, expected %lld",
-                                                      (long long)M->size, (long long)rows_of(X));
+        if (M->size != rows_of(X))
+            return build_error(g, SBT_ERR_SHAPE, "BatchNorm: row mask of %lld values, expected %lld",
+                               (long long)M->size, (long long)rows_of(X));
     }
     int id = push_node(g, SBT_OP_BATCHNORM, inputs, row_mask >= 0 ? 4 : 3, X->ndim, X->shape);
     if (id >= 0) {
@@ -354,7 +370,8 @@ int sbt_batchnorm(sbt_graph *g, int x, int gamma, int beta, int row_mask, float 
 int sbt_mean(sbt_graph *g, int x, int axis) {
     const sbt_node *X = node_or_null(g, x);
     if (!X) return invalid_input(g, &x, 1);
-    if (axis < 0 || axis >= X->ndim) return build_error(g, SBT_ERR_ARG, "Mean: axis %d of rank %d", axis, X->ndim);
+    if (axis < 0 || axis >= X->ndim)
+        return build_error(g, SBT_ERR_ARG, "Mean: axis %d of rank %d", axis, X->ndim);
     int64_t shape[SBT_MAX_DIMS];
     int nd = 0;
     for (int i = 0; i < X->ndim; i++)
@@ -402,8 +419,9 @@ int sbt_cross_entropy(sbt_graph *g, int logits, int labels) {
 int sbt_mse(sbt_graph *g, int a, int b) {
     const sbt_node *A = node_or_null(g, a), *B = node_or_null(g, b);
     if (!A || !B) return invalid_input(g, (int[]){a, b}, 2);
-    if (A->size != B->size) return build_error(g, SBT_ERR_SHAPE, "MSE: %lld vs %lld elements", (long long)A->size,
-                                               (long long)B->size);
+    if (A->size != B->size)
+        return build_error(g, SBT_ERR_SHAPE, "MSE: %lld vs %lld elements", (long long)A->size,
+                           (long long)B->size);
     return push_node(g, SBT_OP_MSE, (int[]){a, b}, 2, 1, (int64_t[]){1});
 }
 
@@ -425,7 +443,8 @@ sbt_status sbt_graph_finalize(sbt_graph *g) {
     for (int i = 0; i < g->count; i++) {
         sbt_node *n = &g->nodes[i];
         n->value_alias = n->op == SBT_OP_RESHAPE;
-        if (n->op != SBT_OP_PARAM && !n->value_alias) n->value_off = (int64_t)sbt_arena_reserve(&g->arena, (size_t)n->size);
+        if (n->op != SBT_OP_PARAM && !n->value_alias)
+            n->value_off = (int64_t)sbt_arena_reserve(&g->arena, (size_t)n->size);
         if (n->needs_grad && !n->grad_external && !n->value_alias)
             n->grad_off = (int64_t)sbt_arena_reserve(&g->arena, (size_t)n->size);
         n->saved_size = saved_floats(g, n);
@@ -462,7 +481,9 @@ sbt_status sbt_graph_forward_until(sbt_graph *g, int training, int last) {
     return SBT_OK;
 }
 
-sbt_status sbt_graph_forward(sbt_graph *g, int training) { return sbt_graph_forward_until(g, training, g->count - 1); }
+sbt_status sbt_graph_forward(sbt_graph *g, int training) {
+    return sbt_graph_forward_until(g, training, g->count - 1);
+}
 
 sbt_status sbt_graph_backward(sbt_graph *g, int loss) {
     if (!g->finalized) return sbt_fail(SBT_ERR_ARG, "graph: backward before finalize");
@@ -470,7 +491,8 @@ sbt_status sbt_graph_backward(sbt_graph *g, int loss) {
         return sbt_fail(SBT_ERR_ARG, "graph: backward needs a scalar loss node");
     for (int i = 0; i < g->count; i++) {
         sbt_node *n = &g->nodes[i];
-        if (n->grad && !n->grad_external && !n->value_alias) memset(n->grad, 0, (size_t)n->size * sizeof(float));
+        if (n->grad && !n->grad_external && !n->value_alias)
+            memset(n->grad, 0, (size_t)n->size * sizeof(float));
     }
     sbt_node *l = &g->nodes[loss];
     if (!l->grad) return SBT_OK; /* nothing trainable reaches the loss */
@@ -486,7 +508,9 @@ sbt_status sbt_graph_backward(sbt_graph *g, int loss) {
 
 void sbt_graph_set_step(sbt_graph *g, uint64_t step) { g->step = step; }
 int sbt_graph_count(const sbt_graph *g) { return g->count; }
-const sbt_node *sbt_graph_node(const sbt_graph *g, int id) { return id >= 0 && id < g->count ? &g->nodes[id] : NULL; }
+const sbt_node *sbt_graph_node(const sbt_graph *g, int id) {
+    return id >= 0 && id < g->count ? &g->nodes[id] : NULL;
+}
 float *sbt_graph_value(sbt_graph *g, int id) { return id >= 0 && id < g->count ? g->nodes[id].value : NULL; }
 float *sbt_graph_grad(sbt_graph *g, int id) { return id >= 0 && id < g->count ? g->nodes[id].grad : NULL; }
 size_t sbt_graph_arena_bytes(const sbt_graph *g) { return g->arena.capacity * sizeof(float); }

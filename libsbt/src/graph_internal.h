@@ -26,8 +26,8 @@ static inline int64_t rows_of(const sbt_node *n) { return n->size / last_dim(n);
 
 /* Forward and backward of each op (ops_*.c). A backward adds into the grads of inputs
  * that need one (input->grad != NULL). */
-#define SBT_DECLARE_OP(name)                                                                       \
-    sbt_status sbt_fwd_##name(sbt_graph *g, sbt_node *n);                                          \
+#define SBT_DECLARE_OP(name)                                                                                 \
+    sbt_status sbt_fwd_##name(sbt_graph *g, sbt_node *n);                                                    \
     sbt_status sbt_bwd_##name(sbt_graph *g, sbt_node *n);
 SBT_DECLARE_OP(matmul)
 SBT_DECLARE_OP(linear)

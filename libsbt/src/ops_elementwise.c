@@ -6,44 +6,44 @@
 #include "graph_internal.h"
 #include "sbt/rng.h"
 
-#define BINARY_FORWARD(name, expr)                                                                 \
-    sbt_status sbt_fwd_##name(sbt_graph *g, sbt_node *n) {                                         \
-        const float *a = in_node(g, n, 0)->value, *b = in_node(g, n, 1)->value;                   \
-        int64_t nb = in_node(g, n, 1)->size;                                                       \
-        float *y = n->value;                                                                       \
-        for (int64_t i = 0; i < n->size; i++) {                                                    \
-            float av = a[i], bv = b[i % nb];                                                       \
-            y[i] = (expr);                                                                         \
-        }                                                                                          \
-        return SBT_OK;                                                                             \
+#define BINARY_FORWARD(name, expr)                                                                           \
+    sbt_status sbt_fwd_##name(sbt_graph *g, sbt_node *n) {                                                   \
+        const float *a = in_node(g, n, 0)->value, *b = in_node(g, n, 1)->value;                              \
+        int64_t nb = in_node(g, n, 1)->size;                                                                 \
+        float *y = n->value;                                                                                 \
+        for (int64_t i = 0; i < n->size; i++) {                                                              \
+            float av = a[i], bv = b[i % nb];                                                                 \
+            y[i] = (expr);                                                                                   \
+        }                                                                                                    \
+        return SBT_OK;                                                                                       \
     }
 
 BINARY_FORWARD(add, av + bv)
 BINARY_FORWARD(sub, av - bv)
-BINARY_FORWARD(mul, av * bv)
+BINARY_FORWARD(mul, av *bv)
 BINARY_FORWARD(div, av / bv)
 
 /* da += dy * (d/da), db[i % nb] += dy * (d/db); serial over i so sums are deterministic. */
-#define BINARY_BACKWARD(name, da_expr, db_expr)                                                    \
-    sbt_status sbt_bwd_##name(sbt_graph *g, sbt_node *n) {                                         \
-        sbt_node *A = in_node(g, n, 0), *B = in_node(g, n, 1);                                     \
-        const float *a = A->value, *b = B->value, *dy = n->grad;                                   \
-        int64_t nb = B->size;                                                                      \
-        (void)a;                                                                                   \
-        for (int64_t i = 0; i < n->size; i++) {                                                    \
-            float av = a[i], bv = b[i % nb], g_ = dy[i];                                           \
-            (void)av;                                                                              \
-            (void)bv;                                                                              \
-            if (A->grad) A->grad[i] += (da_expr);                                                  \
-            if (B->grad) B->grad[i % nb] += (db_expr);                                             \
-        }                                                                                          \
-        return SBT_OK;                                                                             \
+#define BINARY_BACKWARD(name, da_expr, db_expr)                                                              \
+    sbt_status sbt_bwd_##name(sbt_graph *g, sbt_node *n) {                                                   \
+        sbt_node *A = in_node(g, n, 0), *B = in_node(g, n, 1);                                               \
+        const float *a = A->value, *b = B->value, *dy = n->grad;                                             \
+        int64_t nb = B->size;                                                                                \
+        (void)a;                                                                                             \
+        for (int64_t i = 0; i < n->size; i++) {                                                              \
+            float av = a[i], bv = b[i % nb], g_ = dy[i];                                                     \
+            (void)av;                                                                                        \
+            (void)bv;                                                                                        \
+            if (A->grad) A->grad[i] += (da_expr);                                                            \
+            if (B->grad) B->grad[i % nb] += (db_expr);                                                       \
+        }                                                                                                    \
+        return SBT_OK;                                                                                       \
     }
 
 BINARY_BACKWARD(add, g_, g_)
 BINARY_BACKWARD(sub, g_, -g_)
 BINARY_BACKWARD(mul, g_ *bv, g_ *av)
-BINARY_BACKWARD(div, g_ / bv, -g_ * av / (bv * bv))
+BINARY_BACKWARD(div, g_ / bv, -g_ *av / (bv * bv))
 
 sbt_status sbt_fwd_scale(sbt_graph *g, sbt_node *n) {
     const float *x = in_node(g, n, 0)->value;

@@ -23,8 +23,8 @@ static matmul_dims matmul_dims_of(const sbt_node *c, const sbt_node *a, const sb
 
 static void gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                  int64_t ldb, float beta, float *c, int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
+                (int)k, 1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
 sbt_status sbt_fwd_matmul(sbt_graph *g, sbt_node *n) {
@@ -51,8 +51,10 @@ sbt_status sbt_bwd_matmul(sbt_graph *g, sbt_node *n) {
         for (int64_t i = 0; i < d.batch; i++) {
             const float *dc = n->grad + i * d.c_stride, *bv = b->value + i * d.b_stride;
             float *da = a->grad + i * d.a_stride;
-            if (!ta) gemm(0, !tb, d.m, d.k, d.n, dc, d.n, bv, ldb, 1.0f, da, lda);
-            else gemm(tb, 1, d.k, d.m, d.n, bv, ldb, dc, d.n, 1.0f, da, lda);
+            if (!ta)
+                gemm(0, !tb, d.m, d.k, d.n, dc, d.n, bv, ldb, 1.0f, da, lda);
+            else
+                gemm(tb, 1, d.k, d.m, d.n, bv, ldb, dc, d.n, 1.0f, da, lda);
         }
     }
     if (b->grad) {
@@ -60,8 +62,10 @@ sbt_status sbt_bwd_matmul(sbt_graph *g, sbt_node *n) {
         for (int64_t i = 0; i < d.batch; i++) {
             const float *dc = n->grad + i * d.c_stride, *av = a->value + i * d.a_stride;
             float *db = b->grad + i * d.b_stride;
-            if (!tb) gemm(!ta, 0, d.k, d.n, d.m, av, lda, dc, d.n, 1.0f, db, ldb);
-            else gemm(1, ta, d.n, d.k, d.m, dc, d.n, av, lda, 1.0f, db, ldb);
+            if (!tb)
+                gemm(!ta, 0, d.k, d.n, d.m, av, lda, dc, d.n, 1.0f, db, ldb);
+            else
+                gemm(1, ta, d.n, d.k, d.m, dc, d.n, av, lda, 1.0f, db, ldb);
         }
     }
     return SBT_OK;

@@ -49,7 +49,8 @@ sbt_status sbt_bwd_softmax(sbt_graph *g, sbt_node *n) {
 
 /* saved = [mean per row, 1/std per row] */
 sbt_status sbt_fwd_layernorm(sbt_graph *g, sbt_node *n) {
-    const float *x = in_node(g, n, 0)->value, *gamma = in_node(g, n, 1)->value, *beta = in_node(g, n, 2)->value;
+    const float *x = in_node(g, n, 0)->value, *gamma = in_node(g, n, 1)->value,
+                *beta = in_node(g, n, 2)->value;
     int64_t cols = last_dim(n), rows = rows_of(n);
     float *mean = n->saved, *rstd = n->saved + rows;
     for (int64_t r = 0; r < rows; r++) {
@@ -123,7 +124,8 @@ static void batchnorm_batch_stats(sbt_node *n, const float *x, const sbt_node *m
 
 /* saved = [mean per feature, 1/std per feature] as used for normalising. */
 sbt_status sbt_fwd_batchnorm(sbt_graph *g, sbt_node *n) {
-    const float *x = in_node(g, n, 0)->value, *gamma = in_node(g, n, 1)->value, *beta = in_node(g, n, 2)->value;
+    const float *x = in_node(g, n, 0)->value, *gamma = in_node(g, n, 1)->value,
+                *beta = in_node(g, n, 2)->value;
     const sbt_node *mask = n->n_inputs > 3 ? in_node(g, n, 3) : NULL;
     int64_t f_count = last_dim(n), rows = rows_of(n);
     float *mean = n->saved, *rstd = n->saved + f_count;

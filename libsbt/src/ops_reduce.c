@@ -30,7 +30,8 @@ sbt_status sbt_bwd_mean(sbt_graph *g, sbt_node *n) {
     axis_split(x, n->attr.axis.axis, &outer, &len, &inner);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t t = 0; t < len; t++)
-            for (int64_t i = 0; i < inner; i++) x->grad[(o * len + t) * inner + i] += n->grad[o * inner + i] / (float)len;
+            for (int64_t i = 0; i < inner; i++)
+                x->grad[(o * len + t) * inner + i] += n->grad[o * inner + i] / (float)len;
     return SBT_OK;
 }
 

@@ -93,7 +93,8 @@ static void concat_walk(sbt_graph *g, sbt_node *n, int backward) {
         int64_t len = x->shape[axis] * inner;
         for (int64_t o = 0; o < outer; o++) {
             float *y = (backward ? n->grad : n->value) + o * n->shape[axis] * inner + offset;
-            if (!backward) memcpy(y, x->value + o * len, (size_t)len * sizeof(float));
+            if (!backward)
+                memcpy(y, x->value + o * len, (size_t)len * sizeof(float));
             else if (x->grad)
                 for (int64_t i = 0; i < len; i++) x->grad[o * len + i] += y[i];
         }
@@ -118,7 +119,8 @@ sbt_status sbt_fwd_gather(sbt_graph *g, sbt_node *n) {
     for (int64_t i = 0; i < idx->size; i++) {
         float v = idx->value[i];
         if (!(v >= 0.0f && v < (float)rows) || v != floorf(v))
-            return sbt_fail(SBT_ERR_ARG, "Gather '%s': index %g outside [0, %lld)", n->name, v, (long long)rows);
+            return sbt_fail(SBT_ERR_ARG, "Gather '%s': index %g outside [0, %lld)", n->name, v,
+                            (long long)rows);
         memcpy(n->value + i * width, table->value + (int64_t)v * width, (size_t)width * sizeof(float));
     }
     return SBT_OK;

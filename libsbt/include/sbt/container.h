@@ -53,9 +53,9 @@ typedef struct sbt_section {
     sbt_section_type type;
     int ndim;
     int64_t shape[SBT_SECTION_MAX_DIMS];
-    int64_t count;  /* product of shape (elements) */
-    size_t bytes;   /* payload size in bytes */
-    void *data;     /* payload, 64-byte aligned; for TEXT one extra NUL byte follows */
+    int64_t count; /* product of shape (elements) */
+    size_t bytes;  /* payload size in bytes */
+    void *data;    /* payload, 64-byte aligned; for TEXT one extra NUL byte follows */
 } sbt_section;
 
 typedef struct sbt_container sbt_container;

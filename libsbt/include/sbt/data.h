@@ -33,13 +33,13 @@ extern "C" {
 #endif
 
 typedef struct sbt_dataset {
-    int n;             /* cases */
-    int channels;      /* values per step */
-    int length;        /* padded length = max over cases of len[i] */
-    float *x;          /* n * length * channels, zero after len[i] */
-    int *len;          /* n valid lengths, 1 <= len[i] <= length */
-    int *y;            /* n class indices in [0, n_classes), or NULL when unlabelled */
-    int n_classes;     /* 0 when unlabelled */
+    int n;              /* cases */
+    int channels;       /* values per step */
+    int length;         /* padded length = max over cases of len[i] */
+    float *x;           /* n * length * channels, zero after len[i] */
+    int *len;           /* n valid lengths, 1 <= len[i] <= length */
+    int *y;             /* n class indices in [0, n_classes), or NULL when unlabelled */
+    int n_classes;      /* 0 when unlabelled */
     char **class_names; /* n_classes label strings, in index order */
 } sbt_dataset;
 
@@ -68,9 +68,9 @@ sbt_status sbt_ts_read(const char *path, const sbt_dataset *label_ref, sbt_datas
  * (filled by linear interpolation down its column). */
 typedef struct sbt_table {
     int rows, cols;
-    float *values;       /* rows * cols, row-major */
-    char **col_names;    /* cols names */
-    char **row_keys;     /* rows strings of skip_column, or NULL if none */
+    float *values;    /* rows * cols, row-major */
+    char **col_names; /* cols names */
+    char **row_keys;  /* rows strings of skip_column, or NULL if none */
 } sbt_table;
 
 sbt_status sbt_csv_read(const char *path, const char *skip_column, sbt_table **out);
@@ -105,7 +105,7 @@ typedef struct sbt_synth_config {
     int channels;
     int length;
     int n_classes;
-    float noise;          /* noise standard deviation relative to signal amplitude 1 */
+    float noise; /* noise standard deviation relative to signal amplitude 1 */
     uint64_t seed;
 } sbt_synth_config;
 

@@ -43,25 +43,25 @@ extern "C" {
 #endif
 
 typedef enum sbt_op {
-    SBT_OP_INPUT,         /* data fed by the caller */
-    SBT_OP_PARAM,         /* caller-owned parameter, with optional gradient */
-    SBT_OP_MATMUL,        /* batched a @ b with optional transposes */
-    SBT_OP_LINEAR,        /* x @ W^T + b (Gemm) */
+    SBT_OP_INPUT,  /* data fed by the caller */
+    SBT_OP_PARAM,  /* caller-owned parameter, with optional gradient */
+    SBT_OP_MATMUL, /* batched a @ b with optional transposes */
+    SBT_OP_LINEAR, /* x @ W^T + b (Gemm) */
     SBT_OP_ADD,
     SBT_OP_SUB,
     SBT_OP_MUL,
     SBT_OP_DIV,
-    SBT_OP_SCALE,         /* x * constant */
-    SBT_OP_TRANSPOSE,     /* permutation of axes */
-    SBT_OP_RESHAPE,       /* same data, new shape (aliases its input) */
-    SBT_OP_SLICE,         /* [start, end) along one axis */
-    SBT_OP_CONCAT,        /* along one axis */
-    SBT_OP_GATHER,        /* rows of a table by index (axis 0) */
-    SBT_OP_SOFTMAX,       /* over the last axis, with an optional additive mask */
-    SBT_OP_LAYERNORM,     /* over the last axis */
-    SBT_OP_BATCHNORM,     /* per feature (last axis) over all other axes */
+    SBT_OP_SCALE,     /* x * constant */
+    SBT_OP_TRANSPOSE, /* permutation of axes */
+    SBT_OP_RESHAPE,   /* same data, new shape (aliases its input) */
+    SBT_OP_SLICE,     /* [start, end) along one axis */
+    SBT_OP_CONCAT,    /* along one axis */
+    SBT_OP_GATHER,    /* rows of a table by index (axis 0) */
+    SBT_OP_SOFTMAX,   /* over the last axis, with an optional additive mask */
+    SBT_OP_LAYERNORM, /* over the last axis */
+    SBT_OP_BATCHNORM, /* per feature (last axis) over all other axes */
     SBT_OP_RELU,
-    SBT_OP_GELU,          /* exact, x * Phi(x) */
+    SBT_OP_GELU, /* exact, x * Phi(x) */
     SBT_OP_ERF,
     SBT_OP_MEAN,          /* mean over one axis (removed) */
     SBT_OP_MASKED_MEAN,   /* (B, T, ...) -> (B, ...), mean over t where mask[b, t] != 0 */
@@ -80,21 +80,40 @@ typedef struct sbt_node {
     int inputs[SBT_MAX_INPUTS];
     int ndim;
     int64_t shape[SBT_MAX_DIMS];
-    int64_t size;        /* elements */
-    float *value;        /* after finalize */
-    float *grad;         /* NULL when no gradient flows here */
+    int64_t size; /* elements */
+    float *value; /* after finalize */
+    float *grad;  /* NULL when no gradient flows here */
     int needs_grad;
-    float *saved;        /* op-specific forward state needed by backward */
+    float *saved; /* op-specific forward state needed by backward */
     int64_t saved_size;
     union {
-        struct { int trans_a, trans_b; } matmul;
-        struct { float factor; } scale;
-        struct { int perm[SBT_MAX_DIMS]; } transpose;
-        struct { int axis; int64_t start, end; } slice;
-        struct { int axis; } axis;
-        struct { float eps; } layernorm;
-        struct { float eps, momentum; float *running_mean, *running_var; } batchnorm;
-        struct { float p; uint64_t seed; } dropout;
+        struct {
+            int trans_a, trans_b;
+        } matmul;
+        struct {
+            float factor;
+        } scale;
+        struct {
+            int perm[SBT_MAX_DIMS];
+        } transpose;
+        struct {
+            int axis;
+            int64_t start, end;
+        } slice;
+        struct {
+            int axis;
+        } axis;
+        struct {
+            float eps;
+        } layernorm;
+        struct {
+            float eps, momentum;
+            float *running_mean, *running_var;
+        } batchnorm;
+        struct {
+            float p;
+            uint64_t seed;
+        } dropout;
     } attr;
     /* private to the graph */
     int64_t value_off, grad_off, saved_off;

@@ -1,0 +1,149 @@
+/* sbt/model.h - the paper's transformer encoder: configuration, parameters, the graph
+ * builder, and model files.
+ *
+ * A model is a configuration plus one flat array of float32 tensors (parameters and
+ * BatchNorm running statistics), each named and located by an offset. The encoder is
+ * not hand-written code: sbt_model_graph() builds it as an sbt_graph for a given batch
+ * size and length, so training, evaluation, cost counting and exporters all walk the
+ * same nodes.
+ *
+ *     sbt_config cfg = sbt_config_default(SBT_TASK_CLASSIFY);
+ *     cfg.channels = 12; cfg.outputs = 9; cfg.max_len = 29;
+ *     sbt_model *m = NULL;
+ *     if (sbt_model_new(&cfg, &m) != SBT_OK) ...
+ *     sbt_model_graph mg;
+ *     sbt_model_graph_build(m, 8, 29, &mg);        // batch 8, 29 steps
+ *     sbt_model_graph_load(&mg, dataset, idx, 8);  // copy a batch in
+ *     sbt_graph_forward(mg.graph, 0);
+ *     sbt_model_graph_free(&mg);
+ *     sbt_model_save(m, "model.sbtm");
+ *     sbt_model_free(m);
+ *
+ * Ownership: sbt_model_new/load return a model the caller frees with sbt_model_free().
+ * An sbt_model_graph borrows the model's buffers: free it before the model.
+ */
+#ifndef SBT_MODEL_H
+#define SBT_MODEL_H
+
+#include <stdint.h>
+
+#include "sbt/container.h"
+#include "sbt/data.h"
+#include "sbt/error.h"
+#include "sbt/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sbt_task { SBT_TASK_CLASSIFY = 0, SBT_TASK_FORECAST = 1, SBT_TASK_ANOMALY = 2 } sbt_task;
+typedef enum sbt_norm { SBT_NORM_BATCH = 0, SBT_NORM_LAYER = 1, SBT_NORM_NONE = 2 } sbt_norm;
+typedef enum sbt_posenc { SBT_POS_SINUSOIDAL = 0, SBT_POS_LEARNED = 1 } sbt_posenc;
+
+typedef struct sbt_config {
+    sbt_task task;
+    int channels;      /* C: input values per step */
+    int outputs;       /* classes (classify) or predicted channels (forecast, anomaly) */
+    int max_len;       /* longest series the model accepts (size of a learned position table) */
+    int d_model;       /* d */
+    int heads;         /* h; d_model % heads == 0 */
+    int layers;        /* L encoder layers */
+    int d_ff;          /* F: feed-forward width */
+    sbt_norm norm;     /* normalisation in the encoder layers */
+    sbt_posenc pos;    /* positional encoding */
+    float dropout;     /* after attention and FFN sub-layers; 0 in the paper */
+    float norm_eps;    /* 1e-5 */
+    float bn_momentum; /* 0.1 (PyTorch convention) */
+    uint64_t seed;     /* initialisation seed */
+} sbt_config;
+
+/* Paper defaults for the task (classification: d 64, 2 heads, 2 layers, F 256,
+ * BatchNorm, sinusoidal; see ../shared/paper-configs.md). Data-dependent fields
+ * (channels, outputs, max_len) are 0 and must be set. */
+sbt_config sbt_config_default(sbt_task task);
+/* SBT_ERR_ARG naming the first inconsistent field. */
+sbt_status sbt_config_check(const sbt_config *cfg);
+const char *sbt_task_name(sbt_task t);
+const char *sbt_norm_name(sbt_norm n);
+const char *sbt_posenc_name(sbt_posenc p);
+/* "key=value\n" lines, and back (unknown keys are an error naming the key). */
+sbt_status sbt_config_to_text(const sbt_config *cfg, char *buf, size_t cap);
+sbt_status sbt_config_from_text(const char *text, const char *source_for_message, sbt_config *cfg);
+
+typedef enum sbt_tensor_kind {
+    SBT_TENSOR_PARAM = 0, /* trained */
+    SBT_TENSOR_STATE = 1  /* not trained but part of the model (BatchNorm running statistics) */
+} sbt_tensor_kind;
+
+typedef struct sbt_tensor_info {
+    char name[48];
+    sbt_tensor_kind kind;
+    int ndim;
+    int64_t shape[2];
+    int64_t offset; /* into values/grads */
+    int64_t size;
+} sbt_tensor_info;
+
+typedef struct sbt_model {
+    sbt_config cfg;
+    int n_tensors;
+    sbt_tensor_info *tensors;
+    int64_t n_values;
+    float *values; /* every tensor, flat */
+    float *grads;  /* same layout; zero for STATE tensors */
+    /* Labels of a classifier, from its training data (n = cfg.outputs); may be NULL. */
+    char **class_names;
+} sbt_model;
+
+/* Builds the parameter table and initialises it from cfg->seed (Linear weights and
+ * biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as PyTorch does, norms gamma 1 beta 0,
+ * running variance 1, learned positions U(-0.02, 0.02)). */
+sbt_status sbt_model_new(const sbt_config *cfg, sbt_model **out);
+void sbt_model_free(sbt_model *m);
+/* NULL if absent. */
+const sbt_tensor_info *sbt_model_tensor(const sbt_model *m, const char *name);
+float *sbt_model_data(sbt_model *m, const char *name);
+/* Parameters (trained values) and their total. */
+int64_t sbt_model_param_count(const sbt_model *m);
+/* Sets the model's input normalisation (tensors data.mean, data.std) to the per-channel
+ * z-score of `train`; sbt_model_graph_load applies it, so the model takes raw series. */
+sbt_status sbt_model_fit_normalization(sbt_model *m, const sbt_dataset *train);
+/* Copies the class names (may be NULL to clear). */
+sbt_status sbt_model_set_class_names(sbt_model *m, char *const *names, int n);
+
+/* The graph of the model for a batch of `batch` series of `length` steps. */
+typedef struct sbt_model_graph {
+    sbt_graph *graph;
+    sbt_model *model; /* borrowed */
+    int batch, length;
+    int x;         /* input (batch, length, channels) */
+    int step_mask; /* (batch, length): 1 for real steps, 0 for padding */
+    int attn_mask; /* (batch, 1, 1, length): 0 or -1e9 added to attention scores */
+    int labels;    /* (batch) class indices (classify) */
+    int output;    /* (batch, outputs): logits for classify */
+    int loss;      /* scalar */
+} sbt_model_graph;
+
+sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *out);
+void sbt_model_graph_free(sbt_model_graph *mg);
+/* Copies cases idx[0..count) of ds into the graph's inputs (x, masks, labels);
+ * count must equal the graph's batch (build one graph per batch size). A series longer
+ * than the graph's length, or with other channels, is an SBT_ERR_SHAPE. */
+sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, const int *idx, int count);
+
+/* Class predictions (argmax of logits) for every case of ds, and the accuracy if ds is
+ * labelled (accuracy may be NULL). pred may be NULL. Runs in eval mode. */
+sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,
+                              double *mean_loss);
+
+/* Model files: a container (formats/sbtm.md) with magic "SBTM" holding the config as
+ * text, the class names, and every tensor as a float32 section. */
+sbt_status sbt_model_to_container(const sbt_model *m, sbt_container *c);
+sbt_status sbt_model_from_container(const sbt_container *c, const char *path_for_message, sbt_model **out);
+sbt_status sbt_model_save(const sbt_model *m, const char *path);
+sbt_status sbt_model_load(const char *path, sbt_model **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

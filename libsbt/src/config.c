@@ -1,0 +1,126 @@
+/* The model configuration: paper defaults per task, checks, and its text form (the
+ * "config" section of model files). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbt/model.h"
+
+sbt_config sbt_config_default(sbt_task task) {
+    sbt_config c;
+    memset(&c, 0, sizeof c);
+    c.task = task;
+    c.d_model = 64;
+    c.heads = 2;
+    c.layers = 2;
+    c.d_ff = 256;
+    c.norm = task == SBT_TASK_CLASSIFY ? SBT_NORM_BATCH : SBT_NORM_LAYER;
+    c.pos = SBT_POS_SINUSOIDAL;
+    c.dropout = 0.0f;
+    c.norm_eps = 1e-5f;
+    c.bn_momentum = 0.1f;
+    c.seed = 0;
+    return c;
+}
+
+static const char *const TASK_NAMES[] = {"classify", "forecast", "anomaly"};
+static const char *const NORM_NAMES[] = {"batch", "layer", "none"};
+static const char *const POS_NAMES[] = {"sinusoidal", "learned"};
+
+const char *sbt_task_name(sbt_task t) { return (unsigned)t < 3 ? TASK_NAMES[t] : "?"; }
+const char *sbt_norm_name(sbt_norm n) { return (unsigned)n < 3 ? NORM_NAMES[n] : "?"; }
+const char *sbt_posenc_name(sbt_posenc p) { return (unsigned)p < 2 ? POS_NAMES[p] : "?"; }
+
+sbt_status sbt_config_check(const sbt_config *c) {
+    if ((unsigned)c->task > 2) return sbt_fail(SBT_ERR_ARG, "config: unknown task %d", (int)c->task);
+    if (c->channels < 1) return sbt_fail(SBT_ERR_ARG, "config: channels = %d, must be >= 1", c->channels);
+    if (c->outputs < 1) return sbt_fail(SBT_ERR_ARG, "config: outputs = %d, must be >= 1", c->outputs);
+    if (c->max_len < 1) return sbt_fail(SBT_ERR_ARG, "config: max_len = %d, must be >= 1", c->max_len);
+    if (c->d_model < 1 || c->heads < 1 || c->d_model % c->heads)
+        return sbt_fail(SBT_ERR_ARG, "config: d_model = %d must be a positive multiple of heads = %d",
+                        c->d_model, c->heads);
+    if (c->layers < 0 || c->d_ff < 1)
+        return sbt_fail(SBT_ERR_ARG, "config: layers = %d, d_ff = %d", c->layers, c->d_ff);
+    if ((unsigned)c->norm > 2 || (unsigned)c->pos > 1)
+        return sbt_fail(SBT_ERR_ARG, "config: unknown norm or pos");
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return sbt_fail(SBT_ERR_ARG, "config: dropout = %g", c->dropout);
+    if (!(c->norm_eps > 0.0f) || !(c->bn_momentum >= 0.0f && c->bn_momentum <= 1.0f))
+        return sbt_fail(SBT_ERR_ARG, "config: norm_eps = %g, bn_momentum = %g", c->norm_eps, c->bn_momentum);
+    return SBT_OK;
+}
+
+sbt_status sbt_config_to_text(const sbt_config *c, char *buf, size_t cap) {
+    int n = snprintf(
+        buf, cap,
+        "task=%s\nchannels=%d\noutputs=%d\nmax_len=%d\nd_model=%d\nheads=%d\nlayers=%d\nd_ff=%d\n"
+        "norm=%s\npos=%s\ndropout=%.9g\nnorm_eps=%.9g\nbn_momentum=%.9g\nseed=%" PRIu64 "\n",
+        sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers, c->d_ff,
+        sbt_norm_name(c->norm), sbt_posenc_name(c->pos), c->dropout, c->norm_eps, c->bn_momentum, c->seed);
+    return n > 0 && (size_t)n < cap ? SBT_OK : sbt_fail(SBT_ERR_ARG, "config: text buffer too small");
+}
+
+static int lookup(const char *const *names, int count, const char *value) {
+    for (int i = 0; i < count; i++)
+        if (!strcmp(names[i], value)) return i;
+    return -1;
+}
+
+/* Sets one key; returns 0 if the key is known and the value parses. */
+static int set_key(sbt_config *c, const char *key, const char *value) {
+    char *end = NULL;
+    int idx;
+#define INT_KEY(k)                                                                                           \
+    if (!strcmp(key, #k)) return c->k = (int)strtol(value, &end, 10), *end ? -1 : 0;
+#define FLOAT_KEY(k)                                                                                         \
+    if (!strcmp(key, #k)) return c->k = strtof(value, &end), *end ? -1 : 0;
+    INT_KEY(channels)
+    INT_KEY(outputs) INT_KEY(max_len) INT_KEY(d_model) INT_KEY(heads) INT_KEY(layers) INT_KEY(d_ff)
+        FLOAT_KEY(dropout) FLOAT_KEY(norm_eps) FLOAT_KEY(bn_momentum)
+#undef INT_KEY
+#undef FLOAT_KEY
+            if (!strcmp(key, "seed")) return c->seed = strtoull(value, &end, 10),
+                                             *end ? -1 : 0;
+    if (!strcmp(key, "task"))
+        return (idx = lookup(TASK_NAMES, 3, value)) < 0 ? -1 : (c->task = (sbt_task)idx, 0);
+    if (!strcmp(key, "norm"))
+        return (idx = lookup(NORM_NAMES, 3, value)) < 0 ? -1 : (c->norm = (sbt_norm)idx, 0);
+    if (!strcmp(key, "pos"))
+        return (idx = lookup(POS_NAMES, 2, value)) < 0 ? -1 : (c->pos = (sbt_posenc)idx, 0);
+    return -2;
+}
+
+sbt_status sbt_config_from_text(const char *text, const char *source, sbt_config *cfg) {
+    sbt_config c = sbt_config_default(SBT_TASK_CLASSIFY);
+    int line = 0;
+    while (*text) {
+        line++;
+        const char *eol = strchr(text, '\n');
+        size_t len = eol ? (size_t)(eol - text) : strlen(text);
+        char buf[256];
+        if (len >= sizeof buf)
+            return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d is too long", source, line);
+        memcpy(buf, text, len);
+        buf[len] = '\0';
+        text += len + (eol ? 1 : 0);
+        if (!len) continue;
+        char *eq = strchr(buf, '=');
+        if (!eq) return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d has no '='", source, line);
+        *eq = '\0';
+        int r = set_key(&c, buf, eq + 1);
+        if (r == -2)
+            return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d: unknown key '%s'", source, line, buf);
+        if (r)
+            return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d: bad value '%s' for %s", source, line, eq + 1,
+                            buf);
+    }
+    sbt_status st = sbt_config_check(&c);
+    if (st != SBT_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", sbt_last_error());
+        return sbt_fail(SBT_ERR_FORMAT, "%s: %s", source, why);
+    }
+    *cfg = c;
+    return SBT_OK;
+}

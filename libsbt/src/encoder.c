@@ -1,0 +1,225 @@
+/* The paper's encoder as an sbt_graph: input projection scaled by sqrt(d), positional
+ * encoding, post-norm encoder layers (multi-head self-attention, FFN with ReLU), ReLU on
+ * the encoder output, and the task head. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbt/model.h"
+
+/* What the builder threads through: the graph, the model and the batch geometry. */
+typedef struct {
+    sbt_graph *g;
+    sbt_model *m;
+    int64_t batch, length;
+    int step_mask, attn_mask;
+} builder;
+
+static int param(builder *b, const char *name) {
+    const sbt_tensor_info *ti = sbt_model_tensor(b->m, name);
+    if (!ti) return -1;
+    return sbt_param(b->g, ti->name, ti->ndim, ti->shape, b->m->values + ti->offset,
+                     ti->kind == SBT_TENSOR_PARAM ? b->m->grads + ti->offset : NULL);
+}
+
+static int linear(builder *b, int x, const char *name) {
+    char w[64], bias[64];
+    snprintf(w, sizeof w, "%s.weight", name);
+    snprintf(bias, sizeof bias, "%s.bias", name);
+    return sbt_graph_name(b->g, sbt_linear(b->g, x, param(b, w), param(b, bias)), name);
+}
+
+static int norm(builder *b, int x, const char *name) {
+    const sbt_config *c = &b->m->cfg;
+    if (c->norm == SBT_NORM_NONE) return x;
+    char gamma[64], beta[64], mean[64], var[64];
+    snprintf(gamma, sizeof gamma, "%s.gamma", name);
+    snprintf(beta, sizeof beta, "%s.beta", name);
+    if (c->norm == SBT_NORM_LAYER)
+        return sbt_graph_name(b->g, sbt_layernorm(b->g, x, param(b, gamma), param(b, beta), c->norm_eps),
+                              name);
+    snprintf(mean, sizeof mean, "%s.running_mean", name);
+    snprintf(var, sizeof var, "%s.running_var", name);
+    int id = sbt_batchnorm(b->g, x, param(b, gamma), param(b, beta), b->step_mask, c->norm_eps,
+                           c->bn_momentum, sbt_model_data(b->m, mean), sbt_model_data(b->m, var));
+    return sbt_graph_name(b->g, id, name);
+}
+
+static int maybe_dropout(builder *b, int x, uint64_t stream) {
+    float p = b->m->cfg.dropout;
+    return p > 0.0f ? sbt_dropout(b->g, x, p, b->m->cfg.seed * 1000003u + stream) : x;
+}
+
+/* (B, T, d) -> (B, heads, T, d_head) */
+static int split_heads(builder *b, int x) {
+    int64_t h = b->m->cfg.heads, dh = b->m->cfg.d_model / h;
+    int r = sbt_reshape(b->g, x, 4, (int64_t[]){b->batch, b->length, h, dh});
+    return sbt_transpose(b->g, r, (int[]){0, 2, 1, 3});
+}
+
+static int attention(builder *b, int x, int layer) {
+    char name[32];
+    int64_t d = b->m->cfg.d_model, dh = d / b->m->cfg.heads;
+    int qkv[3];
+    const char *parts[] = {"q", "k", "v"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "layer%d.%s", layer, parts[i]);
+        qkv[i] = split_heads(b, linear(b, x, name));
+    }
+    int scores = sbt_scale(b->g, sbt_matmul(b->g, qkv[0], qkv[1], 0, 1), 1.0f / sqrtf((float)dh));
+    int probs = sbt_softmax(b->g, scores, b->attn_mask);
+    int ctx = sbt_transpose(b->g, sbt_matmul(b->g, probs, qkv[2], 0, 0), (int[]){0, 2, 1, 3});
+    int merged = sbt_reshape(b->g, ctx, 3, (int64_t[]){b->batch, b->length, d});
+    snprintf(name, sizeof name, "layer%d.out", layer);
+    return linear(b, merged, name);
+}
+
+/* x = norm(x + MHA(x)); x = norm(x + FFN(x)) */
+static int encoder_layer(builder *b, int x, int layer) {
+    char name[32];
+    int a = maybe_dropout(b, attention(b, x, layer), (uint64_t)layer * 2);
+    snprintf(name, sizeof name, "layer%d.norm1", layer);
+    x = norm(b, sbt_add(b->g, x, a), name);
+    snprintf(name, sizeof name, "layer%d.ff1", layer);
+    int f = sbt_relu(b->g, linear(b, x, name));
+    snprintf(name, sizeof name, "layer%d.ff2", layer);
+    f = maybe_dropout(b, linear(b, f, name), (uint64_t)layer * 2 + 1);
+    snprintf(name, sizeof name, "layer%d.norm2", layer);
+    return norm(b, sbt_add(b->g, x, f), name);
+}
+
+static int positions(builder *b, int x, int *pos_input) {
+    *pos_input = -1;
+    if (b->m->cfg.pos == SBT_POS_LEARNED) {
+        int table = sbt_slice(b->g, param(b, "pos.table"), 0, 0, b->length);
+        return sbt_add(b->g, x, table);
+    }
+    *pos_input = sbt_input(b->g, "pos.sinusoidal", 2, (int64_t[]){b->length, b->m->cfg.d_model});
+    return sbt_add(b->g, x, *pos_input);
+}
+
+/* The fixed encoding of "Attention is all you need": sin on even, cos on odd columns. */
+static void fill_sinusoidal(float *pe, int64_t length, int64_t d) {
+    for (int64_t t = 0; t < length; t++)
+        for (int64_t i = 0; i < d; i += 2) {
+            double freq = exp(-(double)i * log(10000.0) / (double)d);
+            pe[t * d + i] = (float)sin((double)t * freq);
+            if (i + 1 < d) pe[t * d + i + 1] = (float)cos((double)t * freq);
+        }
+}
+
+static void build_nodes(builder *b, sbt_model_graph *mg, int *pos_input) {
+    const sbt_config *c = &b->m->cfg;
+    sbt_graph *g = b->g;
+    mg->x = sbt_input(g, "x", 3, (int64_t[]){b->batch, b->length, c->channels});
+    mg->step_mask = b->step_mask = sbt_input(g, "step_mask", 2, (int64_t[]){b->batch, b->length});
+    mg->attn_mask = b->attn_mask = sbt_input(g, "attn_mask", 4, (int64_t[]){b->batch, 1, 1, b->length});
+    int h = sbt_scale(g, linear(b, mg->x, "input"), sqrtf((float)c->d_model));
+    h = positions(b, h, pos_input);
+    for (int l = 0; l < c->layers; l++) h = encoder_layer(b, h, l);
+    h = sbt_relu(g, h);
+    int per_step = linear(b, h, "head");
+    mg->output = sbt_graph_name(g, sbt_masked_mean(g, per_step, mg->step_mask), "logits");
+    mg->labels = sbt_input(g, "labels", 1, (int64_t[]){b->batch});
+    mg->loss = sbt_graph_name(g, sbt_cross_entropy(g, mg->output, mg->labels), "loss");
+}
+
+sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
+    memset(mg, 0, sizeof *mg);
+    if (m->cfg.task != SBT_TASK_CLASSIFY)
+        return sbt_fail(SBT_ERR_UNSUPPORTED, "model: the %s head is not built yet",
+                        sbt_task_name(m->cfg.task));
+    if (batch < 1 || length < 1) return sbt_fail(SBT_ERR_ARG, "model: batch %d, length %d", batch, length);
+    if (m->cfg.pos == SBT_POS_LEARNED && length > m->cfg.max_len)
+        return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but the learned position table has %d",
+                        length, m->cfg.max_len);
+    builder b = {.g = sbt_graph_new(), .m = m, .batch = batch, .length = length};
+    if (!b.g) return sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
+    int pos_input;
+    build_nodes(&b, mg, &pos_input);
+    sbt_status st = sbt_graph_finalize(b.g);
+    if (st) {
+        sbt_graph_free(b.g);
+        return st;
+    }
+    if (pos_input >= 0) fill_sinusoidal(sbt_graph_value(b.g, pos_input), length, m->cfg.d_model);
+    mg->graph = b.g;
+    mg->model = m;
+    mg->batch = batch;
+    mg->length = length;
+    return SBT_OK;
+}
+
+void sbt_model_graph_free(sbt_model_graph *mg) {
+    sbt_graph_free(mg->graph);
+    memset(mg, 0, sizeof *mg);
+}
+
+sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, const int *idx, int count) {
+    if (count != mg->batch)
+        return sbt_fail(SBT_ERR_ARG, "model: batch of %d for a graph of %d", count, mg->batch);
+    const sbt_node *xn = sbt_graph_node(mg->graph, mg->x);
+    int64_t channels = xn->shape[2], length = mg->length;
+    if (ds->channels != channels)
+        return sbt_fail(SBT_ERR_SHAPE, "data has %d channels, the model expects %lld", ds->channels,
+                        (long long)channels);
+    float *x = sbt_graph_value(mg->graph, mg->x), *step = sbt_graph_value(mg->graph, mg->step_mask);
+    float *attn = sbt_graph_value(mg->graph, mg->attn_mask), *labels = sbt_graph_value(mg->graph, mg->labels);
+    const float *mean = sbt_model_data(mg->model, "data.mean"), *std = sbt_model_data(mg->model, "data.std");
+    for (int b = 0; b < count; b++) {
+        int i = idx[b], len = ds->len[i];
+        if (len > length)
+            return sbt_fail(SBT_ERR_SHAPE, "case %d has %d steps, the graph takes %lld", i, len,
+                            (long long)length);
+        int64_t copy = (int64_t)(len < ds->length ? len : ds->length);
+        memset(x + (int64_t)b * length * channels, 0, (size_t)(length * channels) * sizeof(float));
+        const float *src = ds->x + (int64_t)i * ds->length * channels;
+        float *dst = x + (int64_t)b * length * channels;
+        for (int64_t k = 0; k < copy * channels; k++)
+            dst[k] = (src[k] - mean[k % channels]) / std[k % channels];
+        for (int64_t t = 0; t < length; t++) {
+            step[b * length + t] = t < len ? 1.0f : 0.0f;
+            attn[b * length + t] = t < len ? 0.0f : -1e9f;
+        }
+        labels[b] = ds->y ? (float)ds->y[i] : 0.0f;
+    }
+    return SBT_OK;
+}
+
+/* Evaluates in batches of up to 64, with one extra graph for the remainder. */
+sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,
+                              double *mean_loss) {
+    if (ds->y && ds->n_classes > m->cfg.outputs)
+        return sbt_fail(SBT_ERR_SHAPE, "data has %d classes, the model %d", ds->n_classes, m->cfg.outputs);
+    int batch = ds->n < 64 ? ds->n : 64, correct = 0;
+    double loss_sum = 0.0;
+    sbt_model_graph full = {0}, rest = {0};
+    sbt_status st = sbt_model_graph_build(m, batch, ds->length, &full);
+    int *idx = malloc((size_t)batch * sizeof(int));
+    if (!st && !idx) st = sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
+    for (int start = 0; !st && start < ds->n; start += batch) {
+        int count = ds->n - start < batch ? ds->n - start : batch;
+        if (count < batch && !rest.graph) st = sbt_model_graph_build(m, count, ds->length, &rest);
+        sbt_model_graph *mg = count == batch ? &full : &rest;
+        for (int k = 0; k < count; k++) idx[k] = start + k;
+        if (!st) st = sbt_model_graph_load(mg, ds, idx, count);
+        if (!st) st = sbt_graph_forward_until(mg->graph, 0, ds->y ? mg->loss : mg->output);
+        if (st) break;
+        const float *logits = sbt_graph_value(mg->graph, mg->output);
+        for (int k = 0; k < count; k++) {
+            int best = 0;
+            for (int c = 1; c < m->cfg.outputs; c++)
+                if (logits[k * m->cfg.outputs + c] > logits[k * m->cfg.outputs + best]) best = c;
+            if (pred) pred[start + k] = best;
+            if (ds->y) correct += best == ds->y[start + k];
+        }
+        if (ds->y) loss_sum += (double)sbt_graph_value(mg->graph, mg->loss)[0] * count;
+    }
+    if (!st && accuracy) *accuracy = ds->y ? (double)correct / ds->n : NAN;
+    if (!st && mean_loss) *mean_loss = ds->y ? loss_sum / ds->n : NAN;
+    free(idx);
+    sbt_model_graph_free(&full);
+    sbt_model_graph_free(&rest);
+    return st;
+}

@@ -1,0 +1,276 @@
+/* The encoder: padding has no effect, save/load round trip, corrupt files, and the
+ * golden test against PyTorch (tests/golden/torch_encoder.py). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "sbt/model.h"
+#include "sbt/rng.h"
+
+static sbt_config small_config(sbt_norm norm, sbt_posenc pos) {
+    sbt_config c = sbt_config_default(SBT_TASK_CLASSIFY);
+    c.channels = 3;
+    c.outputs = 4;
+    c.max_len = 16;
+    c.d_model = 8;
+    c.heads = 2;
+    c.layers = 2;
+    c.d_ff = 16;
+    c.norm = norm;
+    c.pos = pos;
+    c.seed = 5;
+    return c;
+}
+
+/* Two cases of lengths 6 and 10, random values, garbage in the padding. */
+static sbt_dataset *two_cases(int length) {
+    sbt_dataset *ds = NULL;
+    if (sbt_dataset_new(2, 3, length, 4, &ds)) return NULL;
+    sbt_rng r;
+    sbt_rng_seed(&r, 8);
+    ds->len[0] = 6;
+    ds->len[1] = 10;
+    ds->y[0] = 1;
+    ds->y[1] = 3;
+    for (int i = 0; i < 2; i++)
+        for (int t = 0; t < length; t++)
+            for (int c = 0; c < 3; c++) {
+                float v = sbt_rng_uniform_range(&r, -1, 1);
+                ds->x[(i * length + t) * 3 + c] = t < ds->len[i] ? v : 1e3f; /* padding garbage */
+            }
+    return ds;
+}
+
+/* Copies the two cases' real steps into a dataset padded to `length`. */
+static sbt_dataset *repad(const sbt_dataset *src, int length) {
+    sbt_dataset *ds = NULL;
+    if (sbt_dataset_new(2, 3, length, 4, &ds)) return NULL;
+    for (int i = 0; i < 2; i++) {
+        ds->len[i] = src->len[i];
+        ds->y[i] = src->y[i];
+        memcpy(ds->x + i * length * 3, src->x + i * src->length * 3, (size_t)src->len[i] * 3 * sizeof(float));
+        for (int t = src->len[i]; t < length; t++) ds->x[(i * length + t) * 3] = -77.0f;
+    }
+    return ds;
+}
+
+/* Loss, logits and every gradient of one training-mode step. */
+static void step_outputs(sbt_model *m, const sbt_dataset *ds, float *logits, float *loss, float *grads) {
+    sbt_model_graph mg;
+    memset(m->grads, 0, (size_t)m->n_values * sizeof(float));
+    float saved[4096];
+    memcpy(saved, m->values, (size_t)m->n_values * sizeof(float)); /* running stats change */
+    if (sbt_model_graph_build(m, 2, ds->length, &mg)) return;
+    sbt_model_graph_load(&mg, ds, (int[]){0, 1}, 2);
+    sbt_graph_forward(mg.graph, 1);
+    sbt_graph_backward(mg.graph, mg.loss);
+    memcpy(logits, sbt_graph_value(mg.graph, mg.output), 8 * sizeof(float));
+    *loss = sbt_graph_value(mg.graph, mg.loss)[0];
+    memcpy(grads, m->grads, (size_t)m->n_values * sizeof(float));
+    memcpy(m->values, saved, (size_t)m->n_values * sizeof(float));
+    sbt_model_graph_free(&mg);
+}
+
+static double max_abs_diff(const float *a, const float *b, int64_t n) {
+    double d = 0.0;
+    for (int64_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+/* Padded steps (whatever their values, however many) change neither outputs nor
+ * gradients, in training mode (BatchNorm statistics) and in eval mode. */
+static void test_padding_has_no_effect(void) {
+    sbt_norm norms[] = {SBT_NORM_BATCH, SBT_NORM_LAYER};
+    for (int k = 0; k < 2; k++) {
+        sbt_config cfg = small_config(norms[k], SBT_POS_SINUSOIDAL);
+        sbt_model *m = NULL;
+        REQUIRE(sbt_model_new(&cfg, &m) == SBT_OK);
+        REQUIRE(m->n_values <= 4096);
+        sbt_dataset *a = two_cases(10), *b = repad(a, 16);
+        REQUIRE(a && b);
+        float la[8], lb[8], lossa = 0, lossb = 0, *ga = calloc(4096, 4), *gb = calloc(4096, 4);
+        step_outputs(m, a, la, &lossa, ga);
+        step_outputs(m, b, lb, &lossb, gb);
+        CHECK_MSG(max_abs_diff(la, lb, 8) < 1e-5, "logits differ by %g", max_abs_diff(la, lb, 8));
+        CHECK_NEAR(lossa, lossb, 1e-5);
+        CHECK_MSG(max_abs_diff(ga, gb, m->n_values) < 1e-5, "grads differ by %g",
+                  max_abs_diff(ga, gb, m->n_values));
+        double acc_a, acc_b, loss_a, loss_b;
+        CHECK(sbt_model_classify(m, a, NULL, &acc_a, &loss_a) == SBT_OK);
+        CHECK(sbt_model_classify(m, b, NULL, &acc_b, &loss_b) == SBT_OK);
+        CHECK_NEAR(loss_a, loss_b, 1e-5);
+        /* Polarity check: un-padding (calling the garbage real) must change the output. */
+        b->len[0] = 16;
+        CHECK(sbt_model_classify(m, b, NULL, &acc_b, &loss_b) == SBT_OK);
+        CHECK(fabs(loss_a - loss_b) > 1e-3);
+        free(ga);
+        free(gb);
+        sbt_dataset_free(a);
+        sbt_dataset_free(b);
+        sbt_model_free(m);
+    }
+}
+
+static void test_save_load_round_trip(void) {
+    sbt_config cfg = small_config(SBT_NORM_BATCH, SBT_POS_LEARNED);
+    sbt_model *m = NULL, *back = NULL;
+    REQUIRE(sbt_model_new(&cfg, &m) == SBT_OK);
+    char *names[] = {"a", "b", "c", "d"};
+    REQUIRE(sbt_model_set_class_names(m, names, 4) == SBT_OK);
+    char dir[] = "/tmp/sbt_model_XXXXXX", path[64];
+    REQUIRE(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.sbtm", dir);
+    REQUIRE(sbt_model_save(m, path) == SBT_OK);
+    REQUIRE(sbt_model_load(path, &back) == SBT_OK);
+    CHECK(back->n_values == m->n_values);
+    CHECK(memcmp(back->values, m->values, (size_t)m->n_values * sizeof(float)) == 0);
+    CHECK(back->cfg.pos == SBT_POS_LEARNED && back->cfg.d_ff == 16 && back->cfg.seed == 5);
+    CHECK(back->class_names && !strcmp(back->class_names[3], "d"));
+    /* A corrupt file: one byte changed in the middle. */
+    FILE *f = fopen(path, "r+b");
+    REQUIRE(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size / 2, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, size / 2, SEEK_SET);
+    fputc(c ^ 0x40, f);
+    fclose(f);
+    sbt_model *bad = NULL;
+    CHECK(sbt_model_load(path, &bad) == SBT_ERR_FORMAT);
+    CHECK(bad == NULL);
+    CHECK(strstr(sbt_last_error(), "m.sbtm") != NULL);
+    unlink(path);
+    rmdir(dir);
+    sbt_model_free(m);
+    sbt_model_free(back);
+}
+
+/* ---- golden test against PyTorch ---- */
+
+static void write_tensor(const char *dir, FILE *manifest, const char *name, const float *data, int ndim,
+                         const int64_t *shape) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.f32", dir, name);
+    FILE *f = fopen(path, "wb");
+    int64_t n = sbt_shape_numel(ndim, shape);
+    if (f) {
+        fwrite(data, sizeof(float), (size_t)n, f);
+        fclose(f);
+    }
+    fprintf(manifest, "%s", name);
+    for (int i = 0; i < ndim; i++) fprintf(manifest, " %lld", (long long)shape[i]);
+    fprintf(manifest, "\n");
+}
+
+static float *read_tensor(const char *dir, const char *name, int64_t n) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/out/%s.f32", dir, name);
+    FILE *f = fopen(path, "rb");
+    float *data = malloc((size_t)n * sizeof(float));
+    if (!f || fread(data, sizeof(float), (size_t)n, f) != (size_t)n) {
+        free(data);
+        data = NULL;
+    }
+    if (f) fclose(f);
+    return data;
+}
+
+/* max |a - b| / max(max |b|, floor): a relative error per tensor. The floor matters for
+ * tensors whose exact gradient is zero (the K bias: softmax ignores a constant shift;
+ * biases in front of BatchNorm): there float32 leaves round-off of order 1e-9, so they
+ * are compared on the scale of the whole model's gradients (floor = 1e-3 * the largest
+ * reference gradient) instead of their own. */
+static double rel_error(const float *a, const float *b, int64_t n, double floor) {
+    double num = 0.0, den = floor > 1e-12 ? floor : 1e-12;
+    for (int64_t i = 0; i < n; i++) {
+        num = fmax(num, fabs((double)a[i] - b[i]));
+        den = fmax(den, fabs((double)b[i]));
+    }
+    return num / den;
+}
+
+static void write_golden_inputs(const char *dir, sbt_model *m, const sbt_dataset *ds) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/manifest.txt", dir);
+    FILE *man = fopen(path, "w");
+    for (int i = 0; i < m->n_tensors; i++) {
+        const sbt_tensor_info *ti = &m->tensors[i];
+        write_tensor(dir, man, ti->name, m->values + ti->offset, ti->ndim, ti->shape);
+    }
+    float lengths[2] = {(float)ds->len[0], (float)ds->len[1]}, labels[2] = {(float)ds->y[0], (float)ds->y[1]};
+    write_tensor(dir, man, "batch.x", ds->x, 3, (int64_t[]){2, ds->length, ds->channels});
+    write_tensor(dir, man, "batch.lengths", lengths, 1, (int64_t[]){2});
+    write_tensor(dir, man, "batch.labels", labels, 1, (int64_t[]){2});
+    fclose(man);
+    char text[1024];
+    sbt_config_to_text(&m->cfg, text, sizeof text);
+    snprintf(path, sizeof path, "%s/config.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void compare_with_torch(sbt_norm norm, sbt_posenc pos) {
+    sbt_config cfg = small_config(norm, pos);
+    sbt_model *m = NULL;
+    REQUIRE(sbt_model_new(&cfg, &m) == SBT_OK);
+    float *mean = sbt_model_data(m, "data.mean"), *std = sbt_model_data(m, "data.std");
+    for (int c = 0; c < 3; c++) mean[c] = 0.1f * (float)c, std[c] = 1.0f + 0.5f * (float)c;
+    sbt_dataset *ds = two_cases(10);
+    for (int64_t i = 0; i < 2 * 10 * 3; i++)
+        ds->x[i] = fminf(ds->x[i], 5.0f); /* padding is zero-masked anyway */
+    char dir[] = "/tmp/sbt_golden_XXXXXX", cmd[1024];
+    REQUIRE(mkdtemp(dir));
+    write_golden_inputs(dir, m, ds);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/golden/torch_encoder.py %s", SBT_SOURCE_DIR, dir);
+    REQUIRE(system(cmd) == 0);
+    float logits[8], loss, *grads = calloc((size_t)m->n_values, sizeof(float));
+    step_outputs(m, ds, logits, &loss, grads);
+    float *ref_logits = read_tensor(dir, "logits", 8), *ref_loss = read_tensor(dir, "loss", 1);
+    REQUIRE(ref_logits && ref_loss);
+    CHECK_MSG(rel_error(logits, ref_logits, 8, 0) < 1e-4, "logits rel error %g",
+              rel_error(logits, ref_logits, 8, 0));
+    CHECK_MSG(rel_error(&loss, ref_loss, 1, 0) < 1e-4, "loss %g vs %g", loss, ref_loss[0]);
+    float *refs[256] = {0};
+    double largest = 0.0;
+    for (int i = 0; i < m->n_tensors && i < 256; i++) {
+        const sbt_tensor_info *ti = &m->tensors[i];
+        if (ti->kind != SBT_TENSOR_PARAM) continue;
+        char name[64];
+        snprintf(name, sizeof name, "grad.%s", ti->name);
+        refs[i] = read_tensor(dir, name, ti->size);
+        CHECK_MSG(refs[i] != NULL, "no reference gradient for %s", ti->name);
+        for (int64_t k = 0; refs[i] && k < ti->size; k++) largest = fmax(largest, fabs(refs[i][k]));
+    }
+    int compared = 0;
+    for (int i = 0; i < m->n_tensors && i < 256; i++) {
+        const sbt_tensor_info *ti = &m->tensors[i];
+        if (!refs[i]) continue;
+        double e = rel_error(grads + ti->offset, refs[i], ti->size, 1e-3 * largest);
+        CHECK_MSG(e < 1e-4, "%s (norm %s): gradient rel error %g", ti->name, sbt_norm_name(norm), e);
+        compared++;
+        free(refs[i]);
+    }
+    CHECK(compared >= 20);
+    free(ref_logits);
+    free(ref_loss);
+    free(grads);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    sbt_dataset_free(ds);
+    sbt_model_free(m);
+}
+
+static void test_golden_torch_batchnorm(void) { compare_with_torch(SBT_NORM_BATCH, SBT_POS_SINUSOIDAL); }
+static void test_golden_torch_layernorm_learned(void) { compare_with_torch(SBT_NORM_LAYER, SBT_POS_LEARNED); }
+
+int main(void) {
+    RUN(test_padding_has_no_effect);
+    RUN(test_save_load_round_trip);
+    RUN(test_golden_torch_batchnorm);
+    RUN(test_golden_torch_layernorm_learned);
+    return check_summary();
+}

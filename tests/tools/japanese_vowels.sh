@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# End to end on real data: sbt-train with its default settings on JapaneseVowels must
+# reach >= 0.96 test accuracy; sbt-eval must agree with what sbt-train reported.
+# Usage: japanese_vowels.sh TOOLS_DIR DATA_DIR
+set -u
+tools=$1
+data=${SBT_DATA:-$2}
+jv=$data/classification/JapaneseVowels
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1" >&2; failed=$((failed + 1)); fi; }
+
+if [ ! -f "$jv/JapaneseVowels_TRAIN.ts" ]; then
+  echo "JapaneseVowels not found under $data (set SBT_DATA)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+start=$(date +%s)
+"$tools/sbt-train" --task classify --model dense --train "$jv/JapaneseVowels_TRAIN.ts" \
+  --test "$jv/JapaneseVowels_TEST.ts" --seed 0 --progress -o "$tmp/jv.sbtm" >"$tmp/train.out" 2>"$tmp/train.err"
+rc=$?
+cat "$tmp/train.out"
+tail -3 "$tmp/train.err"
+echo "training took $(( $(date +%s) - start )) s"
+check "sbt-train exits 0" '[ $rc -eq 0 ]'
+check "progress lines on stderr" 'grep -q "val_acc" "$tmp/train.err"'
+train_acc=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$tmp/train.out")
+"$tools/sbt-eval" "$tmp/jv.sbtm" --test "$jv/JapaneseVowels_TEST.ts" --json >"$tmp/eval.json"
+check "sbt-eval exits 0" '[ $? -eq 0 ]'
+eval_acc=$(/usr/bin/python3 -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["accuracy"])' "$tmp/eval.json")
+echo "sbt-train test accuracy: $train_acc, sbt-eval: $eval_acc"
+check "accuracy >= 0.96" "awk -v a='$eval_acc' 'BEGIN { exit !(a >= 0.96) }'"
+check "sbt-eval agrees with sbt-train" '[ "$train_acc" = "$eval_acc" ]'
+"$tools/sbt-info" "$tmp/jv.sbtm" >"$tmp/info.txt"
+check "sbt-info describes the model" 'grep -q "layer1.ff2.weight" "$tmp/info.txt" && grep -q "^parameters" "$tmp/info.txt"'
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

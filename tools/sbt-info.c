@@ -1,0 +1,96 @@
+/* sbt-info: describe a model file: configuration, tensors, parameter counts. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sbt/model.h"
+#include "tool_common.h"
+
+static const char *const TOOL = "sbt-info";
+
+static void usage(void) {
+    printf("Usage: %s MODEL.sbtm [--json]\n"
+           "Describe a model file: its configuration, every tensor (name, kind, shape, values)\n"
+           "and the parameter counts.\n\n"
+           "  --json          one JSON object instead of text\n"
+           "  -h, --help      this help      -V, --version   the version\n\n"
+           "Example:\n"
+           "  %s jv.sbtm\n",
+           TOOL, TOOL);
+}
+
+static void shape_text(const sbt_tensor_info *ti, char *buf, size_t cap) {
+    if (ti->ndim == 1)
+        snprintf(buf, cap, "[%lld]", (long long)ti->shape[0]);
+    else
+        snprintf(buf, cap, "[%lld, %lld]", (long long)ti->shape[0], (long long)ti->shape[1]);
+}
+
+static void print_text(const char *path, const sbt_model *m) {
+    const sbt_config *c = &m->cfg;
+    printf("model %s\n", path);
+    printf("  task %s, channels %d, outputs %d, max_len %d\n", sbt_task_name(c->task), c->channels,
+           c->outputs, c->max_len);
+    printf("  d_model %d, heads %d, layers %d, d_ff %d, norm %s, pos %s, dropout %g, seed %llu\n", c->d_model,
+           c->heads, c->layers, c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), c->dropout,
+           (unsigned long long)c->seed);
+    if (m->class_names) {
+        printf("  classes");
+        for (int i = 0; i < c->outputs; i++) printf(" %s", m->class_names[i]);
+        printf("\n");
+    }
+    printf("  %-28s %-6s %-12s %10s\n", "tensor", "kind", "shape", "values");
+    int64_t state = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const sbt_tensor_info *ti = &m->tensors[i];
+        char shape[48];
+        shape_text(ti, shape, sizeof shape);
+        printf("  %-28s %-6s %-12s %10lld\n", ti->name, ti->kind == SBT_TENSOR_PARAM ? "param" : "state",
+               shape, (long long)ti->size);
+        if (ti->kind == SBT_TENSOR_STATE) state += ti->size;
+    }
+    printf("parameters %lld (float32: %lld bytes); state %lld values\n", (long long)sbt_model_param_count(m),
+           (long long)sbt_model_param_count(m) * 4, (long long)state);
+}
+
+static void print_json(const char *path, const sbt_model *m) {
+    const sbt_config *c = &m->cfg;
+    printf("{\"model\": \"%s\", \"task\": \"%s\", \"channels\": %d, \"outputs\": %d, \"max_len\": %d, "
+           "\"d_model\": %d, \"heads\": %d, \"layers\": %d, \"d_ff\": %d, \"norm\": \"%s\", \"pos\": \"%s\", "
+           "\"parameters\": %lld, \"tensors\": [",
+           path, sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers,
+           c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), (long long)sbt_model_param_count(m));
+    for (int i = 0; i < m->n_tensors; i++) {
+        const sbt_tensor_info *ti = &m->tensors[i];
+        char shape[48];
+        shape_text(ti, shape, sizeof shape);
+        printf("%s{\"name\": \"%s\", \"kind\": \"%s\", \"shape\": %s, \"values\": %lld}", i ? ", " : "",
+               ti->name, ti->kind == SBT_TENSOR_PARAM ? "param" : "state", shape, (long long)ti->size);
+    }
+    printf("]}\n");
+}
+
+int main(int argc, char **argv) {
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
+                                         {0, 0, 0, 0}};
+    int json = 0, opt;
+    while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'j': json = 1; break;
+        case 'h': usage(); return TOOL_EXIT_OK;
+        case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
+        default: return TOOL_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) return tool_usage_error(TOOL, "give exactly one model file");
+    sbt_model *m = NULL;
+    if (sbt_model_load(argv[optind], &m)) return tool_fail_lib(TOOL);
+    if (json)
+        print_json(argv[optind], m);
+    else
+        print_text(argv[optind], m);
+    sbt_model_free(m);
+    return TOOL_EXIT_OK;
+}

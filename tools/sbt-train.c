@@ -1,0 +1,335 @@
+/* sbt-train: train a model on a task's data and write it to a model file. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sbt/data.h"
+#include "sbt/model.h"
+#include "sbt/rng.h"
+#include "sbt/runtime.h"
+#include "sbt/train.h"
+#include "tool_common.h"
+
+static const char *const TOOL = "sbt-train";
+
+static void usage(void) {
+    printf("Usage: %s --task classify --model dense (--train FILE.ts [--test FILE.ts] | --synthetic)\n"
+           "                 -o MODEL.sbtm [options]\n"
+           "Train a transformer encoder and write it to MODEL.sbtm. The test file, if given, is read\n"
+           "before training (to fail early on bad input) and evaluated only after it; it is never used\n"
+           "to choose anything. A validation split is carved from the training data.\n\n"
+           "Data:\n"
+           "  --train FILE          training data (UEA .ts, plain or gzip)\n"
+           "  --test FILE           test data, evaluated once after training\n"
+           "  --synthetic           the built-in synthetic classification set (no files needed)\n"
+           "  --val-frac F          stratified validation fraction of the training data (default 0.1)\n"
+           "Model (defaults: the paper's classifier):\n"
+           "  --task classify       the task (forecast and anomaly: not yet)\n"
+           "  --model dense         dense float weights (sbt: not yet)\n"
+           "  --d-model N --heads N --layers N --ffn N   shape (64, 2, 2, 256)\n"
+           "  --norm batch|layer|none   normalisation (batch)\n"
+           "  --pos sinusoidal|learned  positional encoding (sinusoidal)\n"
+           "  --dropout P           dropout after attention and FFN (0)\n"
+           "Training:\n"
+           "  --epochs N            maximum epochs (100)       --batch N     batch size (8)\n"
+           "  --lr F                learning rate (1e-3)       --optimizer adam|adamw (adam)\n"
+           "  --weight-decay F      (0)                        --clip F      gradient-norm clip (4; 0 off)\n"
+           "  --patience N          early stopping on validation accuracy (20; 0 off)\n"
+           "  --seed S              seed of initialisation, split and batch order (0)\n"
+           "  --threads N           threads (default: all cores)\n"
+           "  --checkpoint FILE     write a resumable checkpoint after every epoch\n"
+           "  --resume FILE         continue from a checkpoint (model and training flags come from it)\n"
+           "  --progress            print a progress line per epoch even when stderr is not a terminal\n"
+           "  --quiet               no progress line\n"
+           "  -o, --output FILE     the model file to write (required)\n"
+           "  -h, --help            this help      -V, --version   the version\n\n"
+           "Example:\n"
+           "  %s --task classify --model dense --train JapaneseVowels_TRAIN.ts \\\n"
+           "            --test JapaneseVowels_TEST.ts --epochs 100 --seed 0 -o jv.sbtm\n",
+           TOOL, TOOL);
+}
+
+typedef struct {
+    const char *train_path, *test_path, *output, *checkpoint, *resume;
+    int synthetic, progress, quiet, threads;
+    double val_frac;
+    sbt_config cfg;
+    sbt_train_config tc;
+} options;
+
+enum {
+    OPT_TASK = 256,
+    OPT_MODEL,
+    OPT_TRAIN,
+    OPT_TEST,
+    OPT_SYNTH,
+    OPT_VAL,
+    OPT_D,
+    OPT_HEADS,
+    OPT_LAYERS,
+    OPT_FFN,
+    OPT_NORM,
+    OPT_POS,
+    OPT_DROPOUT,
+    OPT_EPOCHS,
+    OPT_BATCH,
+    OPT_LR,
+    OPT_OPTIM,
+    OPT_WD,
+    OPT_CLIP,
+    OPT_PATIENCE,
+    OPT_SEED,
+    OPT_THREADS,
+    OPT_CKPT,
+    OPT_RESUME,
+    OPT_PROGRESS,
+    OPT_QUIET
+};
+
+static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
+                                             {"model", required_argument, 0, OPT_MODEL},
+                                             {"train", required_argument, 0, OPT_TRAIN},
+                                             {"test", required_argument, 0, OPT_TEST},
+                                             {"synthetic", no_argument, 0, OPT_SYNTH},
+                                             {"val-frac", required_argument, 0, OPT_VAL},
+                                             {"d-model", required_argument, 0, OPT_D},
+                                             {"heads", required_argument, 0, OPT_HEADS},
+                                             {"layers", required_argument, 0, OPT_LAYERS},
+                                             {"ffn", required_argument, 0, OPT_FFN},
+                                             {"norm", required_argument, 0, OPT_NORM},
+                                             {"pos", required_argument, 0, OPT_POS},
+                                             {"dropout", required_argument, 0, OPT_DROPOUT},
+                                             {"epochs", required_argument, 0, OPT_EPOCHS},
+                                             {"batch", required_argument, 0, OPT_BATCH},
+                                             {"lr", required_argument, 0, OPT_LR},
+                                             {"optimizer", required_argument, 0, OPT_OPTIM},
+                                             {"weight-decay", required_argument, 0, OPT_WD},
+                                             {"clip", required_argument, 0, OPT_CLIP},
+                                             {"patience", required_argument, 0, OPT_PATIENCE},
+                                             {"seed", required_argument, 0, OPT_SEED},
+                                             {"threads", required_argument, 0, OPT_THREADS},
+                                             {"checkpoint", required_argument, 0, OPT_CKPT},
+                                             {"resume", required_argument, 0, OPT_RESUME},
+                                             {"progress", no_argument, 0, OPT_PROGRESS},
+                                             {"quiet", no_argument, 0, OPT_QUIET},
+                                             {"output", required_argument, 0, 'o'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
+
+/* Applies one model or training flag; returns 0, or -1 for a bad value. */
+static int set_numeric(options *o, int opt, const char *arg) {
+    long v;
+    double f;
+    switch (opt) {
+    case OPT_D: return tool_parse_int(arg, 1, 65536, &v) ? -1 : (o->cfg.d_model = (int)v, 0);
+    case OPT_HEADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->cfg.heads = (int)v, 0);
+    case OPT_LAYERS: return tool_parse_int(arg, 0, 64, &v) ? -1 : (o->cfg.layers = (int)v, 0);
+    case OPT_FFN: return tool_parse_int(arg, 1, 1 << 20, &v) ? -1 : (o->cfg.d_ff = (int)v, 0);
+    case OPT_DROPOUT: return tool_parse_double(arg, 0, 0.99, &f) ? -1 : (o->cfg.dropout = (float)f, 0);
+    case OPT_EPOCHS: return tool_parse_int(arg, 1, 1000000, &v) ? -1 : (o->tc.epochs = (int)v, 0);
+    case OPT_BATCH: return tool_parse_int(arg, 1, 1 << 20, &v) ? -1 : (o->tc.batch = (int)v, 0);
+    case OPT_LR: return tool_parse_double(arg, 1e-12, 10, &f) ? -1 : (o->tc.lr = (float)f, 0);
+    case OPT_WD: return tool_parse_double(arg, 0, 10, &f) ? -1 : (o->tc.weight_decay = (float)f, 0);
+    case OPT_CLIP: return tool_parse_double(arg, 0, 1e9, &f) ? -1 : (o->tc.clip_norm = (float)f, 0);
+    case OPT_PATIENCE: return tool_parse_int(arg, 0, 1000000, &v) ? -1 : (o->tc.patience = (int)v, 0);
+    case OPT_VAL: return tool_parse_double(arg, 0, 0.9, &o->val_frac);
+    case OPT_THREADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->threads = (int)v, 0);
+    case OPT_SEED:
+        if (tool_parse_u64(arg, &o->cfg.seed)) return -1;
+        o->tc.seed = o->cfg.seed;
+        return 0;
+    }
+    return -1;
+}
+
+static int set_choice(options *o, int opt, const char *arg) {
+    switch (opt) {
+    case OPT_TASK: return strcmp(arg, "classify") ? -1 : 0;
+    case OPT_MODEL: return strcmp(arg, "dense") ? -1 : 0;
+    case OPT_NORM:
+        if (!strcmp(arg, "batch")) return o->cfg.norm = SBT_NORM_BATCH, 0;
+        if (!strcmp(arg, "layer")) return o->cfg.norm = SBT_NORM_LAYER, 0;
+        if (!strcmp(arg, "none")) return o->cfg.norm = SBT_NORM_NONE, 0;
+        return -1;
+    case OPT_POS:
+        if (!strcmp(arg, "sinusoidal")) return o->cfg.pos = SBT_POS_SINUSOIDAL, 0;
+        if (!strcmp(arg, "learned")) return o->cfg.pos = SBT_POS_LEARNED, 0;
+        return -1;
+    case OPT_OPTIM:
+        if (!strcmp(arg, "adam")) return o->tc.optimizer = SBT_OPT_ADAM, 0;
+        if (!strcmp(arg, "adamw")) return o->tc.optimizer = SBT_OPT_ADAMW, 0;
+        return -1;
+    }
+    return -1;
+}
+
+/* Returns -1 to continue, or an exit code. */
+static int parse_args(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    o->cfg = sbt_config_default(SBT_TASK_CLASSIFY);
+    o->tc = sbt_train_config_default(SBT_TASK_CLASSIFY);
+    o->val_frac = 0.1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "o:hV", LONG_OPTIONS, NULL)) != -1) {
+        switch (opt) {
+        case 'h': usage(); return TOOL_EXIT_OK;
+        case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
+        case 'o': o->output = optarg; break;
+        case OPT_TRAIN: o->train_path = optarg; break;
+        case OPT_TEST: o->test_path = optarg; break;
+        case OPT_SYNTH: o->synthetic = 1; break;
+        case OPT_CKPT: o->checkpoint = optarg; break;
+        case OPT_RESUME: o->resume = optarg; break;
+        case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_QUIET: o->quiet = 1; break;
+        case OPT_TASK:
+        case OPT_MODEL:
+        case OPT_NORM:
+        case OPT_POS:
+        case OPT_OPTIM:
+            if (set_choice(o, opt, optarg))
+                return tool_usage_error(TOOL, "unsupported value '%s' for --%s", optarg,
+                                        LONG_OPTIONS[opt - 256].name);
+            break;
+        case '?': return TOOL_EXIT_USAGE;
+        default:
+            if (set_numeric(o, opt, optarg))
+                return tool_usage_error(TOOL, "invalid value '%s' for --%s", optarg,
+                                        LONG_OPTIONS[opt - 256].name);
+        }
+    }
+    if (optind < argc) return tool_usage_error(TOOL, "unexpected argument '%s'", argv[optind]);
+    if (!o->output) return tool_usage_error(TOOL, "no output file: give -o MODEL.sbtm");
+    if (!o->synthetic == !o->train_path)
+        return tool_usage_error(TOOL, "give either --train FILE or --synthetic");
+    if (o->synthetic && o->test_path)
+        return tool_usage_error(TOOL, "--synthetic brings its own test set; drop --test");
+    return -1;
+}
+
+typedef struct {
+    int tty;
+    int enabled;
+} progress_state;
+
+static void format_duration(double s, char *buf, size_t cap) {
+    long t = (long)(s + 0.5);
+    snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+}
+
+static void on_epoch(const sbt_epoch_report *r, void *user) {
+    progress_state *p = user;
+    if (!p->enabled) return;
+    char eta[32];
+    format_duration(r->eta_seconds, eta, sizeof eta);
+    fprintf(stderr, "%sepoch %4d/%-4d  loss %.4f  val_acc %.4f  best %.4f@%d  lr %.2g  %.2fs/epoch  ETA %s%s",
+            p->tty ? "\r" : "", r->epoch, r->epochs, r->train_loss, r->val_accuracy, r->best_val_accuracy,
+            r->best_epoch, r->lr, r->seconds, eta, p->tty ? "\033[K" : "\n");
+    fflush(stderr);
+}
+
+/* The model for fresh training: shapes from the data, input normalisation from train. */
+static int new_model(const options *o, const sbt_dataset *train, sbt_model **m) {
+    sbt_config cfg = o->cfg;
+    cfg.channels = train->channels;
+    cfg.outputs = train->n_classes;
+    cfg.max_len = train->length;
+    if (sbt_model_new(&cfg, m) || sbt_model_fit_normalization(*m, train) ||
+        sbt_model_set_class_names(*m, train->class_names, train->n_classes))
+        return tool_fail_lib(TOOL);
+    return TOOL_EXIT_OK;
+}
+
+/* Carves the stratified validation split from the training data (none if val_frac is 0:
+ * then *train is NULL and the caller trains on all of it). */
+static int split_train(const options *o, const sbt_dataset *all, sbt_dataset **train, sbt_dataset **val) {
+    int *tr = NULL, *va = NULL, n_tr = 0, n_va = 0;
+    *train = *val = NULL;
+    if (o->val_frac <= 0.0) return TOOL_EXIT_OK;
+    int rc = TOOL_EXIT_OK;
+    uint64_t split_seed = sbt_rng_derive(o->tc.seed, 0x5B1A);
+    if (sbt_split_stratified(all->y, all->n, all->n_classes, o->val_frac, split_seed, &tr, &n_tr, &va,
+                             &n_va) ||
+        sbt_dataset_subset(all, tr, n_tr, train) || sbt_dataset_subset(all, va, n_va, val))
+        rc = tool_fail_lib(TOOL);
+    free(tr);
+    free(va);
+    return rc;
+}
+
+/* Reads train and test (test labels mapped as in train), or makes the synthetic set. */
+static int load_data(const options *o, sbt_dataset **train, sbt_dataset **test) {
+    *train = *test = NULL;
+    if (o->synthetic) {
+        sbt_synth_config sc = sbt_synth_default();
+        return sbt_synth_classification(&sc, train, test) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
+    }
+    if (sbt_ts_read(o->train_path, NULL, train)) return tool_fail_lib(TOOL);
+    if (o->test_path && sbt_ts_read(o->test_path, *train, test)) return tool_fail_lib(TOOL);
+    return TOOL_EXIT_OK;
+}
+
+static int start_or_resume(const options *o, const sbt_dataset *train, sbt_model **m, sbt_trainer **t) {
+    if (o->resume) {
+        if (sbt_trainer_resume(o->resume, m, t)) return tool_fail_lib(TOOL);
+        if ((*m)->cfg.channels != train->channels || (*m)->cfg.outputs != train->n_classes) {
+            fprintf(stderr,
+                    "%s: error: %s: checkpoint is for %d channels and %d classes, the data has %d and %d\n",
+                    TOOL, o->resume, (*m)->cfg.channels, (*m)->cfg.outputs, train->channels,
+                    train->n_classes);
+            return TOOL_EXIT_RUNTIME;
+        }
+        return TOOL_EXIT_OK;
+    }
+    int rc = new_model(o, train, m);
+    if (!rc && sbt_trainer_new(*m, &o->tc, t)) rc = tool_fail_lib(TOOL);
+    return rc;
+}
+
+static long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+/* Test evaluation happens here, after training has chosen its weights. */
+static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int best_epoch) {
+    if (sbt_model_save(m, o->output)) return tool_fail_lib(TOOL);
+    printf("trained: best validation epoch %d, %lld parameters, model file %s (%ld bytes)\n", best_epoch,
+           (long long)sbt_model_param_count(m), o->output, file_size(o->output));
+    if (test) {
+        double acc, loss;
+        if (sbt_model_classify(m, test, NULL, &acc, &loss)) return tool_fail_lib(TOOL);
+        printf("test accuracy %.4f (%d cases), test loss %.4f\n", acc, test->n, loss);
+    }
+    return TOOL_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (o.threads) sbt_set_threads(o.threads);
+    sbt_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
+    sbt_model *m = NULL;
+    sbt_trainer *t = NULL;
+    progress_state progress = {isatty(STDERR_FILENO), !o.quiet && (o.progress || isatty(STDERR_FILENO))};
+    rc = load_data(&o, &all, &test);
+    if (!rc) rc = start_or_resume(&o, all, &m, &t);
+    if (!rc) rc = split_train(&o, all, &train, &val);
+    if (!rc && sbt_trainer_fit(t, train ? train : all, val, o.checkpoint, on_epoch, &progress))
+        rc = tool_fail_lib(TOOL);
+    if (progress.enabled && progress.tty) fputc('\n', stderr);
+    if (!rc) rc = finish(&o, m, test, sbt_trainer_best_epoch(t));
+    sbt_trainer_free(t);
+    sbt_model_free(m);
+    sbt_dataset_free(all);
+    sbt_dataset_free(train);
+    sbt_dataset_free(val);
+    sbt_dataset_free(test);
+    return rc;
+}
