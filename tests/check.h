@@ -17,54 +17,53 @@ static int check_tests_passed;
 static int check_tests_failed;
 static int check_current_failed;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            check_failures_total++;                                                                \
-            check_current_failed = 1;                                                              \
-        }                                                                                          \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                         \
+            check_failures_total++;                                                                          \
+            check_current_failed = 1;                                                                        \
+        }                                                                                                    \
     } while (0)
 
-#define CHECK_MSG(cond, ...)                                                                       \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            check_failures_total++;                                                                \
-            check_current_failed = 1;                                                              \
-        }                                                                                          \
+#define CHECK_MSG(cond, ...)                                                                                 \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);                         \
+            fprintf(stderr, __VA_ARGS__);                                                                    \
+            fputc('\n', stderr);                                                                             \
+            check_failures_total++;                                                                          \
+            check_current_failed = 1;                                                                        \
+        }                                                                                                    \
     } while (0)
 
-#define REQUIRE(cond)                                                                              \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);             \
-            check_failures_total++;                                                                \
-            check_current_failed = 1;                                                              \
-            return;                                                                                \
-        }                                                                                          \
+#define REQUIRE(cond)                                                                                        \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);                       \
+            check_failures_total++;                                                                          \
+            check_current_failed = 1;                                                                        \
+            return;                                                                                          \
+        }                                                                                                    \
     } while (0)
 
-#define CHECK_NEAR(a, b, tol)                                                                      \
-    do {                                                                                           \
-        double check_a_ = (a), check_b_ = (b);                                                     \
-        CHECK_MSG(fabs(check_a_ - check_b_) <= (tol), "%s = %.9g, %s = %.9g", #a, check_a_, #b,     \
-                  check_b_);                                                                       \
+#define CHECK_NEAR(a, b, tol)                                                                                \
+    do {                                                                                                     \
+        double check_a_ = (a), check_b_ = (b);                                                               \
+        CHECK_MSG(fabs(check_a_ - check_b_) <= (tol), "%s = %.9g, %s = %.9g", #a, check_a_, #b, check_b_);   \
     } while (0)
 
-#define RUN(fn)                                                                                    \
-    do {                                                                                           \
-        check_current_failed = 0;                                                                  \
-        fn();                                                                                      \
-        if (check_current_failed) {                                                                \
-            check_tests_failed++;                                                                  \
-            fprintf(stderr, "FAIL %s\n", #fn);                                                     \
-        } else {                                                                                   \
-            check_tests_passed++;                                                                  \
-            fprintf(stderr, "ok   %s\n", #fn);                                                     \
-        }                                                                                          \
+#define RUN(fn)                                                                                              \
+    do {                                                                                                     \
+        check_current_failed = 0;                                                                            \
+        fn();                                                                                                \
+        if (check_current_failed) {                                                                          \
+            check_tests_failed++;                                                                            \
+            fprintf(stderr, "FAIL %s\n", #fn);                                                               \
+        } else {                                                                                             \
+            check_tests_passed++;                                                                            \
+            fprintf(stderr, "ok   %s\n", #fn);                                                               \
+        }                                                                                                    \
     } while (0)
 
 static inline int check_summary(void) {
