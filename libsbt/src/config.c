@@ -67,21 +67,29 @@ static int lookup(const char *const *names, int count, const char *value) {
     return -1;
 }
 
-/* Sets one key; returns 0 if the key is known and the value parses. */
+/* Sets one key; returns 0 if the key is known and the value parses, -1 for a bad value,
+ * -2 for an unknown key. */
 static int set_key(sbt_config *c, const char *key, const char *value) {
+    const struct {
+        const char *key;
+        int *as_int;
+        float *as_float;
+    } fields[] = {{"channels", &c->channels, NULL}, {"outputs", &c->outputs, NULL},
+                  {"max_len", &c->max_len, NULL},   {"d_model", &c->d_model, NULL},
+                  {"heads", &c->heads, NULL},       {"layers", &c->layers, NULL},
+                  {"d_ff", &c->d_ff, NULL},         {"dropout", NULL, &c->dropout},
+                  {"norm_eps", NULL, &c->norm_eps}, {"bn_momentum", NULL, &c->bn_momentum}};
     char *end = NULL;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (strcmp(key, fields[i].key)) continue;
+        if (fields[i].as_int)
+            *fields[i].as_int = (int)strtol(value, &end, 10);
+        else
+            *fields[i].as_float = strtof(value, &end);
+        return end == value || *end ? -1 : 0;
+    }
     int idx;
-#define INT_KEY(k)                                                                                           \
-    if (!strcmp(key, #k)) return c->k = (int)strtol(value, &end, 10), *end ? -1 : 0;
-#define FLOAT_KEY(k)                                                                                         \
-    if (!strcmp(key, #k)) return c->k = strtof(value, &end), *end ? -1 : 0;
-    INT_KEY(channels)
-    INT_KEY(outputs) INT_KEY(max_len) INT_KEY(d_model) INT_KEY(heads) INT_KEY(layers) INT_KEY(d_ff)
-        FLOAT_KEY(dropout) FLOAT_KEY(norm_eps) FLOAT_KEY(bn_momentum)
-#undef INT_KEY
-#undef FLOAT_KEY
-            if (!strcmp(key, "seed")) return c->seed = strtoull(value, &end, 10),
-                                             *end ? -1 : 0;
+    if (!strcmp(key, "seed")) return c->seed = strtoull(value, &end, 10), end == value || *end ? -1 : 0;
     if (!strcmp(key, "task"))
         return (idx = lookup(TASK_NAMES, 3, value)) < 0 ? -1 : (c->task = (sbt_task)idx, 0);
     if (!strcmp(key, "norm"))
