@@ -17,7 +17,7 @@
 static const char *const TOOL = "sbt-train";
 
 static void usage(void) {
-    printf("Usage: %s --task classify --model dense (--train FILE.ts [--test FILE.ts] | --synthetic)\n"
+    printf("Usage: %s --task classify --model dense|sbt (--train FILE.ts [--test FILE.ts] | --synthetic)\n"
            "                 -o MODEL.sbtm [options]\n"
            "Train a transformer encoder and write it to MODEL.sbtm. The test file, if given, is read\n"
            "before training (to fail early on bad input) and evaluated only after it; it is never used\n"
@@ -29,7 +29,12 @@ static void usage(void) {
            "  --val-frac F          stratified validation fraction of the training data (default 0.1)\n"
            "Model (defaults: the paper's classifier):\n"
            "  --task classify       the task (forecast and anomaly: not yet)\n"
-           "  --model dense         dense float weights (sbt: not yet)\n"
+           "  --model dense|sbt     dense float weights, or Biprop sparse binary weights (dense)\n"
+           "  --keep K              sbt: fraction of weights kept per layer, sparsity = 1 - K (0.5)\n"
+           "  --alpha layer|row     sbt: one scale per layer or per output row (layer)\n"
+           "  --train-bias          sbt: train the biases (the paper keeps them at their random init)\n"
+           "  --attn full|qkv-mask  attention variant (full); qkv-mask: fixed mask on Q/K/V activations\n"
+           "  --attn-keep F         qkv-mask: fraction of activations kept (0.5)\n"
            "  --d-model N --heads N --layers N --ffn N   shape (64, 2, 2, 256)\n"
            "  --norm batch|layer|none   normalisation (batch)\n"
            "  --pos sinusoidal|learned  positional encoding (sinusoidal)\n"
@@ -55,7 +60,7 @@ static void usage(void) {
 
 typedef struct {
     const char *train_path, *test_path, *output, *checkpoint, *resume;
-    int synthetic, progress, quiet, threads;
+    int synthetic, progress, quiet, threads, keep_given;
     double val_frac;
     sbt_config cfg;
     sbt_train_config tc;
@@ -87,7 +92,12 @@ enum {
     OPT_CKPT,
     OPT_RESUME,
     OPT_PROGRESS,
-    OPT_QUIET
+    OPT_QUIET,
+    OPT_KEEP,
+    OPT_ALPHA,
+    OPT_TRAIN_BIAS,
+    OPT_ATTN,
+    OPT_ATTN_KEEP
 };
 
 static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
@@ -116,10 +126,21 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"resume", required_argument, 0, OPT_RESUME},
                                              {"progress", no_argument, 0, OPT_PROGRESS},
                                              {"quiet", no_argument, 0, OPT_QUIET},
+                                             {"keep", required_argument, 0, OPT_KEEP},
+                                             {"alpha", required_argument, 0, OPT_ALPHA},
+                                             {"train-bias", no_argument, 0, OPT_TRAIN_BIAS},
+                                             {"attn", required_argument, 0, OPT_ATTN},
+                                             {"attn-keep", required_argument, 0, OPT_ATTN_KEEP},
                                              {"output", required_argument, 0, 'o'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
+
+static const char *option_name(int opt) {
+    for (const struct option *o = LONG_OPTIONS; o->name; o++)
+        if (o->val == opt) return o->name;
+    return "?";
+}
 
 /* Applies one model or training flag; returns 0, or -1 for a bad value. */
 static int set_numeric(options *o, int opt, const char *arg) {
@@ -138,6 +159,9 @@ static int set_numeric(options *o, int opt, const char *arg) {
     case OPT_CLIP: return tool_parse_double(arg, 0, 1e9, &f) ? -1 : (o->tc.clip_norm = (float)f, 0);
     case OPT_PATIENCE: return tool_parse_int(arg, 0, 1000000, &v) ? -1 : (o->tc.patience = (int)v, 0);
     case OPT_VAL: return tool_parse_double(arg, 0, 0.9, &o->val_frac);
+    case OPT_KEEP:
+        return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.keep = (float)f, o->keep_given = 1, 0);
+    case OPT_ATTN_KEEP: return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.attn_keep = (float)f, 0);
     case OPT_THREADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->threads = (int)v, 0);
     case OPT_SEED:
         if (tool_parse_u64(arg, &o->cfg.seed)) return -1;
@@ -150,7 +174,18 @@ static int set_numeric(options *o, int opt, const char *arg) {
 static int set_choice(options *o, int opt, const char *arg) {
     switch (opt) {
     case OPT_TASK: return strcmp(arg, "classify") ? -1 : 0;
-    case OPT_MODEL: return strcmp(arg, "dense") ? -1 : 0;
+    case OPT_MODEL:
+        if (!strcmp(arg, "dense")) return o->cfg.weights = SBT_WEIGHTS_DENSE, 0;
+        if (!strcmp(arg, "sbt")) return o->cfg.weights = SBT_WEIGHTS_SBT, 0;
+        return -1;
+    case OPT_ALPHA:
+        if (!strcmp(arg, "layer")) return o->cfg.alpha_per_row = 0, 0;
+        if (!strcmp(arg, "row")) return o->cfg.alpha_per_row = 1, 0;
+        return -1;
+    case OPT_ATTN:
+        if (!strcmp(arg, "full")) return o->cfg.attention = SBT_ATTN_FULL, 0;
+        if (!strcmp(arg, "qkv-mask")) return o->cfg.attention = SBT_ATTN_QKV_MASK, 0;
+        return -1;
     case OPT_NORM:
         if (!strcmp(arg, "batch")) return o->cfg.norm = SBT_NORM_BATCH, 0;
         if (!strcmp(arg, "layer")) return o->cfg.norm = SBT_NORM_LAYER, 0;
@@ -187,23 +222,27 @@ static int parse_args(int argc, char **argv, options *o) {
         case OPT_RESUME: o->resume = optarg; break;
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_QUIET: o->quiet = 1; break;
+        case OPT_TRAIN_BIAS: o->cfg.train_bias = 1; break;
+        case OPT_ALPHA:
+        case OPT_ATTN:
         case OPT_TASK:
         case OPT_MODEL:
         case OPT_NORM:
         case OPT_POS:
         case OPT_OPTIM:
             if (set_choice(o, opt, optarg))
-                return tool_usage_error(TOOL, "unsupported value '%s' for --%s", optarg,
-                                        LONG_OPTIONS[opt - 256].name);
+                return tool_usage_error(TOOL, "unsupported value '%s' for --%s", optarg, option_name(opt));
             break;
         case '?': return TOOL_EXIT_USAGE;
         default:
             if (set_numeric(o, opt, optarg))
-                return tool_usage_error(TOOL, "invalid value '%s' for --%s", optarg,
-                                        LONG_OPTIONS[opt - 256].name);
+                return tool_usage_error(TOOL, "invalid value '%s' for --%s", optarg, option_name(opt));
         }
     }
     if (optind < argc) return tool_usage_error(TOOL, "unexpected argument '%s'", argv[optind]);
+    if (o->cfg.weights == SBT_WEIGHTS_DENSE && o->cfg.keep < 1.0f)
+        return tool_usage_error(TOOL, "--keep applies to --model sbt only");
+    if (o->cfg.weights == SBT_WEIGHTS_SBT && !o->keep_given) o->cfg.keep = 0.5f;
     if (!o->output) return tool_usage_error(TOOL, "no output file: give -o MODEL.sbtm");
     if (!o->synthetic == !o->train_path)
         return tool_usage_error(TOOL, "give either --train FILE or --synthetic");
@@ -299,8 +338,11 @@ static long file_size(const char *path) {
 /* Test evaluation happens here, after training has chosen its weights. */
 static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int best_epoch) {
     if (sbt_model_save(m, o->output)) return tool_fail_lib(TOOL);
-    printf("trained: best validation epoch %d, %lld parameters, model file %s (%ld bytes)\n", best_epoch,
+    printf("trained: best validation epoch %d, %lld trained values, model file %s (%ld bytes)\n", best_epoch,
            (long long)sbt_model_param_count(m), o->output, file_size(o->output));
+    if (m->cfg.weights == SBT_WEIGHTS_SBT)
+        printf("sparse binary: keep %.4g, sparsity %.4g, attention %s\n", m->cfg.keep, 1.0 - m->cfg.keep,
+               sbt_attention_name(m->cfg.attention));
     if (test) {
         double acc, loss;
         if (sbt_model_classify(m, test, NULL, &acc, &loss)) return tool_fail_lib(TOOL);

@@ -21,16 +21,24 @@ sbt_config sbt_config_default(sbt_task task) {
     c.norm_eps = 1e-5f;
     c.bn_momentum = 0.1f;
     c.seed = 0;
+    c.weights = SBT_WEIGHTS_DENSE;
+    c.keep = 1.0f;
+    c.attention = SBT_ATTN_FULL;
+    c.attn_keep = 0.5f;
     return c;
 }
 
 static const char *const TASK_NAMES[] = {"classify", "forecast", "anomaly"};
 static const char *const NORM_NAMES[] = {"batch", "layer", "none"};
 static const char *const POS_NAMES[] = {"sinusoidal", "learned"};
+static const char *const WEIGHTS_NAMES[] = {"dense", "sbt"};
+static const char *const ATTENTION_NAMES[] = {"full", "qkv-mask", "step-t", "self"};
 
 const char *sbt_task_name(sbt_task t) { return (unsigned)t < 3 ? TASK_NAMES[t] : "?"; }
 const char *sbt_norm_name(sbt_norm n) { return (unsigned)n < 3 ? NORM_NAMES[n] : "?"; }
 const char *sbt_posenc_name(sbt_posenc p) { return (unsigned)p < 2 ? POS_NAMES[p] : "?"; }
+const char *sbt_weights_name(sbt_weights w) { return (unsigned)w < 2 ? WEIGHTS_NAMES[w] : "?"; }
+const char *sbt_attention_name(sbt_attention a) { return (unsigned)a < 4 ? ATTENTION_NAMES[a] : "?"; }
 
 sbt_status sbt_config_check(const sbt_config *c) {
     if ((unsigned)c->task > 2) return sbt_fail(SBT_ERR_ARG, "config: unknown task %d", (int)c->task);
@@ -48,16 +56,25 @@ sbt_status sbt_config_check(const sbt_config *c) {
         return sbt_fail(SBT_ERR_ARG, "config: dropout = %g", c->dropout);
     if (!(c->norm_eps > 0.0f) || !(c->bn_momentum >= 0.0f && c->bn_momentum <= 1.0f))
         return sbt_fail(SBT_ERR_ARG, "config: norm_eps = %g, bn_momentum = %g", c->norm_eps, c->bn_momentum);
+    if ((unsigned)c->weights > 1 || (unsigned)c->attention > 3)
+        return sbt_fail(SBT_ERR_ARG, "config: unknown weights or attention");
+    if (!(c->keep > 0.0f && c->keep <= 1.0f))
+        return sbt_fail(SBT_ERR_ARG, "config: keep = %g outside (0, 1]", c->keep);
+    if (!(c->attn_keep > 0.0f && c->attn_keep <= 1.0f))
+        return sbt_fail(SBT_ERR_ARG, "config: attn_keep = %g outside (0, 1]", c->attn_keep);
     return SBT_OK;
 }
 
 sbt_status sbt_config_to_text(const sbt_config *c, char *buf, size_t cap) {
-    int n = snprintf(
-        buf, cap,
-        "task=%s\nchannels=%d\noutputs=%d\nmax_len=%d\nd_model=%d\nheads=%d\nlayers=%d\nd_ff=%d\n"
-        "norm=%s\npos=%s\ndropout=%.9g\nnorm_eps=%.9g\nbn_momentum=%.9g\nseed=%" PRIu64 "\n",
-        sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers, c->d_ff,
-        sbt_norm_name(c->norm), sbt_posenc_name(c->pos), c->dropout, c->norm_eps, c->bn_momentum, c->seed);
+    int n =
+        snprintf(buf, cap,
+                 "task=%s\nchannels=%d\noutputs=%d\nmax_len=%d\nd_model=%d\nheads=%d\nlayers=%d\nd_ff=%d\n"
+                 "norm=%s\npos=%s\ndropout=%.9g\nnorm_eps=%.9g\nbn_momentum=%.9g\nseed=%" PRIu64 "\n"
+                 "weights=%s\nkeep=%.9g\nalpha_per_row=%d\ntrain_bias=%d\nattention=%s\nattn_keep=%.9g\n",
+                 sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers,
+                 c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), c->dropout, c->norm_eps,
+                 c->bn_momentum, c->seed, sbt_weights_name(c->weights), c->keep, c->alpha_per_row,
+                 c->train_bias, sbt_attention_name(c->attention), c->attn_keep);
     return n > 0 && (size_t)n < cap ? SBT_OK : sbt_fail(SBT_ERR_ARG, "config: text buffer too small");
 }
 
@@ -74,11 +91,20 @@ static int set_key(sbt_config *c, const char *key, const char *value) {
         const char *key;
         int *as_int;
         float *as_float;
-    } fields[] = {{"channels", &c->channels, NULL}, {"outputs", &c->outputs, NULL},
-                  {"max_len", &c->max_len, NULL},   {"d_model", &c->d_model, NULL},
-                  {"heads", &c->heads, NULL},       {"layers", &c->layers, NULL},
-                  {"d_ff", &c->d_ff, NULL},         {"dropout", NULL, &c->dropout},
-                  {"norm_eps", NULL, &c->norm_eps}, {"bn_momentum", NULL, &c->bn_momentum}};
+    } fields[] = {{"channels", &c->channels, NULL},
+                  {"outputs", &c->outputs, NULL},
+                  {"max_len", &c->max_len, NULL},
+                  {"d_model", &c->d_model, NULL},
+                  {"heads", &c->heads, NULL},
+                  {"layers", &c->layers, NULL},
+                  {"d_ff", &c->d_ff, NULL},
+                  {"dropout", NULL, &c->dropout},
+                  {"norm_eps", NULL, &c->norm_eps},
+                  {"bn_momentum", NULL, &c->bn_momentum},
+                  {"keep", NULL, &c->keep},
+                  {"alpha_per_row", &c->alpha_per_row, NULL},
+                  {"train_bias", &c->train_bias, NULL},
+                  {"attn_keep", NULL, &c->attn_keep}};
     char *end = NULL;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (strcmp(key, fields[i].key)) continue;
@@ -96,6 +122,10 @@ static int set_key(sbt_config *c, const char *key, const char *value) {
         return (idx = lookup(NORM_NAMES, 3, value)) < 0 ? -1 : (c->norm = (sbt_norm)idx, 0);
     if (!strcmp(key, "pos"))
         return (idx = lookup(POS_NAMES, 2, value)) < 0 ? -1 : (c->pos = (sbt_posenc)idx, 0);
+    if (!strcmp(key, "weights"))
+        return (idx = lookup(WEIGHTS_NAMES, 2, value)) < 0 ? -1 : (c->weights = (sbt_weights)idx, 0);
+    if (!strcmp(key, "attention"))
+        return (idx = lookup(ATTENTION_NAMES, 4, value)) < 0 ? -1 : (c->attention = (sbt_attention)idx, 0);
     return -2;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sbt/model.h"
+#include "sbt/rng.h"
 
 /* What the builder threads through: the graph, the model and the batch geometry. */
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
     sbt_model *m;
     int64_t batch, length;
     int step_mask, attn_mask;
+    int qkv_mask[3]; /* (length, d) fixed masks of the Q, K, V activations, or -1 */
 } builder;
 
 static int param(builder *b, const char *name) {
@@ -23,11 +25,21 @@ static int param(builder *b, const char *name) {
                      ti->kind == SBT_TENSOR_PARAM ? b->m->grads + ti->offset : NULL);
 }
 
+/* A linear layer; for a sparse-binary model its weight is the Biprop op over the
+ * trained scores and the frozen random weight. */
 static int linear(builder *b, int x, const char *name) {
-    char w[64], bias[64];
+    char w[64], bias[64], scores[64];
     snprintf(w, sizeof w, "%s.weight", name);
     snprintf(bias, sizeof bias, "%s.bias", name);
-    return sbt_graph_name(b->g, sbt_linear(b->g, x, param(b, w), param(b, bias)), name);
+    snprintf(scores, sizeof scores, "%s.scores", name);
+    int weight = param(b, w);
+    if (sbt_model_tensor(b->m, scores)) {
+        const sbt_config *c = &b->m->cfg;
+        weight = sbt_biprop_weight(b->g, param(b, scores), weight, c->keep, c->alpha_per_row);
+        snprintf(w, sizeof w, "%s.effective_weight", name);
+        sbt_graph_name(b->g, weight, w);
+    }
+    return sbt_graph_name(b->g, sbt_linear(b->g, x, weight, param(b, bias)), name);
 }
 
 static int norm(builder *b, int x, const char *name) {
@@ -65,7 +77,9 @@ static int attention(builder *b, int x, int layer) {
     const char *parts[] = {"q", "k", "v"};
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "layer%d.%s", layer, parts[i]);
-        qkv[i] = split_heads(b, linear(b, x, name));
+        int proj = linear(b, x, name);
+        if (b->m->cfg.attention == SBT_ATTN_QKV_MASK) proj = sbt_mul(b->g, proj, b->qkv_mask[i]);
+        qkv[i] = split_heads(b, proj);
     }
     int scores = sbt_scale(b->g, sbt_matmul(b->g, qkv[0], qkv[1], 0, 1), 1.0f / sqrtf((float)dh));
     int probs = sbt_softmax(b->g, scores, b->attn_mask);
@@ -109,12 +123,32 @@ static void fill_sinusoidal(float *pe, int64_t length, int64_t d) {
         }
 }
 
+/* The classification variant's fixed activation mask. Entry (t, j) of projection
+ * `which` (0 = Q, 1 = K, 2 = V) is kept with probability attn_keep, decided by its own
+ * hash of (seed, which, t, j): the same for every sample, head and epoch, and the same
+ * at inference whatever the series length (a longer test series extends the mask rather
+ * than reshuffling it). */
+static void fill_qkv_mask(float *mask, int64_t length, int64_t d, const sbt_config *c, int which) {
+    uint64_t base = sbt_rng_derive(c->seed, 0x9C7A5ULL + (uint64_t)which);
+    for (int64_t t = 0; t < length; t++)
+        for (int64_t j = 0; j < d; j++) {
+            sbt_rng r;
+            sbt_rng_seed(&r, sbt_rng_derive(base, (uint64_t)(t * d + j)));
+            mask[t * d + j] = sbt_rng_uniform(&r) < c->attn_keep ? 1.0f : 0.0f;
+        }
+}
+
 static void build_nodes(builder *b, sbt_model_graph *mg, int *pos_input) {
     const sbt_config *c = &b->m->cfg;
     sbt_graph *g = b->g;
     mg->x = sbt_input(g, "x", 3, (int64_t[]){b->batch, b->length, c->channels});
     mg->step_mask = b->step_mask = sbt_input(g, "step_mask", 2, (int64_t[]){b->batch, b->length});
     mg->attn_mask = b->attn_mask = sbt_input(g, "attn_mask", 4, (int64_t[]){b->batch, 1, 1, b->length});
+    const char *mask_names[3] = {"attn.q_mask", "attn.k_mask", "attn.v_mask"};
+    for (int i = 0; i < 3; i++)
+        b->qkv_mask[i] = c->attention == SBT_ATTN_QKV_MASK
+                             ? sbt_input(g, mask_names[i], 2, (int64_t[]){b->length, c->d_model})
+                             : -1;
     int h = sbt_scale(g, linear(b, mg->x, "input"), sqrtf((float)c->d_model));
     h = positions(b, h, pos_input);
     for (int l = 0; l < c->layers; l++) h = encoder_layer(b, h, l);
@@ -127,6 +161,9 @@ static void build_nodes(builder *b, sbt_model_graph *mg, int *pos_input) {
 
 sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
     memset(mg, 0, sizeof *mg);
+    if (m->cfg.attention == SBT_ATTN_STEP_T || m->cfg.attention == SBT_ATTN_SELF)
+        return sbt_fail(SBT_ERR_UNSUPPORTED, "model: %s attention is not built yet",
+                        sbt_attention_name(m->cfg.attention));
     if (m->cfg.task != SBT_TASK_CLASSIFY)
         return sbt_fail(SBT_ERR_UNSUPPORTED, "model: the %s head is not built yet",
                         sbt_task_name(m->cfg.task));
@@ -144,6 +181,8 @@ sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_
         return st;
     }
     if (pos_input >= 0) fill_sinusoidal(sbt_graph_value(b.g, pos_input), length, m->cfg.d_model);
+    for (int i = 0; i < 3 && m->cfg.attention == SBT_ATTN_QKV_MASK; i++)
+        fill_qkv_mask(sbt_graph_value(b.g, b.qkv_mask[i]), length, m->cfg.d_model, &m->cfg, i);
     mg->graph = b.g;
     mg->model = m;
     mg->batch = batch;

@@ -36,6 +36,7 @@ static const struct {
     [SBT_OP_DROPOUT] = {"Dropout", sbt_fwd_dropout, sbt_bwd_dropout},
     [SBT_OP_CROSS_ENTROPY] = {"CrossEntropy", sbt_fwd_cross_entropy, sbt_bwd_cross_entropy},
     [SBT_OP_MSE] = {"MSE", sbt_fwd_mse, sbt_bwd_mse},
+    [SBT_OP_BIPROP] = {"Biprop", sbt_fwd_biprop, sbt_bwd_biprop},
 };
 
 const char *sbt_op_name(sbt_op op) { return op < SBT_OP_COUNT ? OPS[op].name : "?"; }
@@ -425,6 +426,27 @@ int sbt_mse(sbt_graph *g, int a, int b) {
     return push_node(g, SBT_OP_MSE, (int[]){a, b}, 2, 1, (int64_t[]){1});
 }
 
+int sbt_biprop_weight(sbt_graph *g, int scores, int weight, float keep, int per_row_alpha) {
+    const sbt_node *S = node_or_null(g, scores), *W = node_or_null(g, weight);
+    if (!S || !W) return invalid_input(g, (int[]){scores, weight}, 2);
+    char s1[64], s2[64];
+    if (S->ndim != 2 || W->ndim != 2 || S->shape[0] != W->shape[0] || S->shape[1] != W->shape[1])
+        return build_error(g, SBT_ERR_SHAPE, "Biprop: scores %s and weight %s must be the same 2-D shape",
+                           fmt_shape(S, s1), fmt_shape(W, s2));
+    if (!(keep > 0.0f && keep <= 1.0f))
+        return build_error(g, SBT_ERR_ARG, "Biprop: keep = %g outside (0, 1]", keep);
+    if (S->size > INT32_MAX)
+        return build_error(g, SBT_ERR_SHAPE, "Biprop: layer of %lld weights is too large",
+                           (long long)S->size);
+    int id = push_node(g, SBT_OP_BIPROP, (int[]){scores, weight}, 2, 2, S->shape);
+    if (id >= 0) {
+        g->nodes[id].attr.biprop.keep = keep;
+        g->nodes[id].attr.biprop.per_row_alpha = per_row_alpha;
+        g->nodes[id].needs_grad = S->needs_grad;
+    }
+    return id;
+}
+
 /* Forward state each op keeps for its backward, in floats. */
 static int64_t saved_floats(const sbt_graph *g, const sbt_node *n) {
     const sbt_node *x = n->n_inputs ? &g->nodes[n->inputs[0]] : NULL;
@@ -433,6 +455,7 @@ static int64_t saved_floats(const sbt_graph *g, const sbt_node *n) {
     case SBT_OP_BATCHNORM: return 2 * last_dim(n);
     case SBT_OP_DROPOUT: return n->size;
     case SBT_OP_CROSS_ENTROPY: return x->size;
+    case SBT_OP_BIPROP: return 2 * n->size; /* mask, then the selection's int32 scratch */
     default: return 0;
     }
 }

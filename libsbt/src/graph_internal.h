@@ -52,6 +52,7 @@ SBT_DECLARE_OP(masked_mean)
 SBT_DECLARE_OP(dropout)
 SBT_DECLARE_OP(cross_entropy)
 SBT_DECLARE_OP(mse)
+SBT_DECLARE_OP(biprop)
 #undef SBT_DECLARE_OP
 
 #endif

@@ -44,9 +44,18 @@ table_add(tensor_table *t, sbt_tensor_kind kind, int64_t rows, int64_t cols, con
     return SBT_OK;
 }
 
-static sbt_status add_linear(tensor_table *t, const char *name, int64_t out, int64_t in) {
-    sbt_status st = table_add(t, SBT_TENSOR_PARAM, out, in, "%s.weight", name);
-    return st ? st : table_add(t, SBT_TENSOR_PARAM, out, 0, "%s.bias", name);
+/* Dense: trained weight and bias. Sparse binary: frozen weight regenerated from the
+ * seed, trained scores, and a bias frozen at its random init unless train_bias. */
+static sbt_status add_linear(tensor_table *t, const sbt_config *c, const char *name, int64_t out,
+                             int64_t in) {
+    if (c->weights == SBT_WEIGHTS_DENSE) {
+        sbt_status st = table_add(t, SBT_TENSOR_PARAM, out, in, "%s.weight", name);
+        return st ? st : table_add(t, SBT_TENSOR_PARAM, out, 0, "%s.bias", name);
+    }
+    sbt_status st = table_add(t, SBT_TENSOR_FROZEN, out, in, "%s.weight", name);
+    if (!st) st = table_add(t, SBT_TENSOR_PARAM, out, in, "%s.scores", name);
+    return st ? st
+              : table_add(t, c->train_bias ? SBT_TENSOR_PARAM : SBT_TENSOR_FROZEN, out, 0, "%s.bias", name);
 }
 
 static sbt_status add_norm(tensor_table *t, const sbt_config *c, const char *name) {
@@ -66,25 +75,25 @@ static sbt_status build_table(const sbt_config *c, tensor_table *t) {
     /* Per-channel z-score of the training data: the model takes raw series. */
     sbt_status st = table_add(t, SBT_TENSOR_STATE, c->channels, 0, "data.mean");
     if (!st) st = table_add(t, SBT_TENSOR_STATE, c->channels, 0, "data.std");
-    if (!st) st = add_linear(t, "input", d, c->channels);
+    if (!st) st = add_linear(t, c, "input", d, c->channels);
     if (!st && c->pos == SBT_POS_LEARNED) st = table_add(t, SBT_TENSOR_PARAM, c->max_len, d, "pos.table");
     for (int l = 0; l < c->layers && !st; l++) {
         char name[32];
         const char *parts[] = {"q", "k", "v", "out"};
         for (int p = 0; p < 4 && !st; p++) {
             snprintf(name, sizeof name, "layer%d.%s", l, parts[p]);
-            st = add_linear(t, name, d, d);
+            st = add_linear(t, c, name, d, d);
         }
         snprintf(name, sizeof name, "layer%d.norm1", l);
         if (!st) st = add_norm(t, c, name);
         snprintf(name, sizeof name, "layer%d.ff1", l);
-        if (!st) st = add_linear(t, name, c->d_ff, d);
+        if (!st) st = add_linear(t, c, name, c->d_ff, d);
         snprintf(name, sizeof name, "layer%d.ff2", l);
-        if (!st) st = add_linear(t, name, d, c->d_ff);
+        if (!st) st = add_linear(t, c, name, d, c->d_ff);
         snprintf(name, sizeof name, "layer%d.norm2", l);
         if (!st) st = add_norm(t, c, name);
     }
-    if (!st) st = add_linear(t, "head", c->outputs, d);
+    if (!st) st = add_linear(t, c, "head", c->outputs, d);
     return st;
 }
 
@@ -93,24 +102,44 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-/* PyTorch's defaults, so that a freshly built model trains like the reference. */
-static void init_values(sbt_model *m) {
+/* FNV-1a: a tensor's own random stream follows from its name, so any one tensor (a
+ * frozen Biprop weight) can be regenerated alone, bit-exactly, from the seed. */
+static uint64_t name_hash(const char *name) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *name; name++) h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+    return h;
+}
+
+/* The fan-in of a weight, bias or scores tensor: the weight's second dimension. */
+static int64_t fan_in(const sbt_model *m, const sbt_tensor_info *ti) {
+    if (ti->ndim == 2) return ti->shape[1];
+    char weight[64];
+    snprintf(weight, sizeof weight, "%.*s.weight", (int)(strlen(ti->name) - strlen(".bias")), ti->name);
+    const sbt_tensor_info *w = sbt_model_tensor(m, weight);
+    return w ? w->shape[1] : 1;
+}
+
+/* PyTorch's defaults, so that a freshly built model trains like the reference: Linear
+ * weights and biases U(+-1/sqrt(fan_in)); Biprop scores the same bound from their own
+ * stream; norms gamma 1, beta 0; running variance 1; learned positions U(+-0.02). */
+static void init_tensor(sbt_model *m, const sbt_tensor_info *ti) {
+    float *v = m->values + ti->offset;
+    const char *name = ti->name;
+    float fill = ends_with(name, ".gamma") || ends_with(name, ".running_var") || !strcmp(name, "data.std")
+                     ? 1.0f
+                     : 0.0f;
+    float bound = 0.0f;
+    if (ends_with(name, ".weight") || ends_with(name, ".bias") || ends_with(name, ".scores"))
+        bound = 1.0f / sqrtf((float)fan_in(m, ti));
+    if (!strcmp(name, "pos.table")) bound = 0.02f;
     sbt_rng r;
-    sbt_rng_seed(&r, sbt_rng_derive(m->cfg.seed, 0x1417));
-    for (int i = 0; i < m->n_tensors; i++) {
-        const sbt_tensor_info *ti = &m->tensors[i];
-        float *v = m->values + ti->offset;
-        float fill = ends_with(ti->name, ".gamma") || ends_with(ti->name, ".running_var") ||
-                             !strcmp(ti->name, "data.std")
-                         ? 1.0f
-                         : 0.0f;
-        float bound = 0.0f;
-        if (ends_with(ti->name, ".weight")) bound = 1.0f / sqrtf((float)ti->shape[1]);
-        if (ends_with(ti->name, ".bias")) bound = 1.0f / sqrtf((float)m->tensors[i - 1].shape[1]);
-        if (!strcmp(ti->name, "pos.table")) bound = 0.02f;
-        for (int64_t k = 0; k < ti->size; k++)
-            v[k] = bound > 0.0f ? sbt_rng_uniform_range(&r, -bound, bound) : fill;
-    }
+    sbt_rng_seed(&r, sbt_rng_derive(m->cfg.seed, name_hash(name)));
+    for (int64_t k = 0; k < ti->size; k++)
+        v[k] = bound > 0.0f ? sbt_rng_uniform_range(&r, -bound, bound) : fill;
+}
+
+static void init_values(sbt_model *m) {
+    for (int i = 0; i < m->n_tensors; i++) init_tensor(m, &m->tensors[i]);
 }
 
 static sbt_status model_alloc(const sbt_config *cfg, sbt_model **out) {
@@ -222,6 +251,7 @@ sbt_status sbt_model_to_container(const sbt_model *m, sbt_container *c) {
     if (!st) st = add_class_names(m, c);
     for (int i = 0; i < m->n_tensors && !st; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
+        if (ti->kind == SBT_TENSOR_FROZEN) continue; /* regenerated from the seed on load */
         st = sbt_container_add(c, ti->name, SBT_SECTION_F32, ti->ndim, ti->shape, m->values + ti->offset);
     }
     return st;
@@ -265,6 +295,10 @@ sbt_status sbt_model_from_container(const sbt_container *c, const char *path, sb
     for (int i = 0; !st && i < m->n_tensors; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
         const sbt_section *ts = NULL;
+        if (ti->kind == SBT_TENSOR_FROZEN) {
+            init_tensor(m, ti);
+            continue;
+        }
         st = sbt_container_expect(c, path, ti->name, SBT_SECTION_F32, ti->size, &ts);
         if (!st) memcpy(m->values + ti->offset, ts->data, (size_t)ti->size * sizeof(float));
     }

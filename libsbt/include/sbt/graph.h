@@ -68,6 +68,7 @@ typedef enum sbt_op {
     SBT_OP_DROPOUT,       /* inverted dropout, training only, seeded */
     SBT_OP_CROSS_ENTROPY, /* mean over rows of -log softmax(logits)[label] */
     SBT_OP_MSE,           /* mean of (a - b)^2 over all elements */
+    SBT_OP_BIPROP,        /* sparse binary weight alpha * sign(W) * topk(|S|) (see biprop.h) */
     SBT_OP_COUNT
 } sbt_op;
 
@@ -114,6 +115,10 @@ typedef struct sbt_node {
             float p;
             uint64_t seed;
         } dropout;
+        struct {
+            float keep;
+            int per_row_alpha;
+        } biprop;
     } attr;
     /* private to the graph */
     int64_t value_off, grad_off, saved_off;
@@ -160,6 +165,11 @@ int sbt_dropout(sbt_graph *g, int x, float p, uint64_t seed);
 /* logits (N, K), labels (N) holding class indices; output shape (1). */
 int sbt_cross_entropy(sbt_graph *g, int logits, int labels);
 int sbt_mse(sbt_graph *g, int a, int b);
+/* The effective weight of a sparse-binary linear layer (biprop.h): scores and frozen
+ * weight of the same 2-D shape; keep in (0, 1]; per_row_alpha: one alpha per output row
+ * instead of one per layer. The scores get the straight-through gradient, the weight
+ * none. */
+int sbt_biprop_weight(sbt_graph *g, int scores, int weight, float keep, int per_row_alpha);
 
 /* Names the node (for errors, sbt-info and exporters). Returns `id`. */
 int sbt_graph_name(sbt_graph *g, int id, const char *name);

@@ -39,22 +39,41 @@ extern "C" {
 typedef enum sbt_task { SBT_TASK_CLASSIFY = 0, SBT_TASK_FORECAST = 1, SBT_TASK_ANOMALY = 2 } sbt_task;
 typedef enum sbt_norm { SBT_NORM_BATCH = 0, SBT_NORM_LAYER = 1, SBT_NORM_NONE = 2 } sbt_norm;
 typedef enum sbt_posenc { SBT_POS_SINUSOIDAL = 0, SBT_POS_LEARNED = 1 } sbt_posenc;
+/* How linear layers hold their weights: trained floats, or Biprop sparse binary
+ * (frozen random signs from the seed, trained scores choose the kept entries). */
+typedef enum sbt_weights { SBT_WEIGHTS_DENSE = 0, SBT_WEIGHTS_SBT = 1 } sbt_weights;
+/* Attention variants (one description drives the graph, the cost count and exporters):
+ * full softmax attention; a fixed seeded mask on the Q, K, V activations
+ * (classification); Step-T (each step attends to itself, the last step to the others);
+ * self (each step attends only to itself, the paper's ablation). */
+typedef enum sbt_attention {
+    SBT_ATTN_FULL = 0,
+    SBT_ATTN_QKV_MASK = 1,
+    SBT_ATTN_STEP_T = 2,
+    SBT_ATTN_SELF = 3
+} sbt_attention;
 
 typedef struct sbt_config {
     sbt_task task;
-    int channels;      /* C: input values per step */
-    int outputs;       /* classes (classify) or predicted channels (forecast, anomaly) */
-    int max_len;       /* longest series the model accepts (size of a learned position table) */
-    int d_model;       /* d */
-    int heads;         /* h; d_model % heads == 0 */
-    int layers;        /* L encoder layers */
-    int d_ff;          /* F: feed-forward width */
-    sbt_norm norm;     /* normalisation in the encoder layers */
-    sbt_posenc pos;    /* positional encoding */
-    float dropout;     /* after attention and FFN sub-layers; 0 in the paper */
-    float norm_eps;    /* 1e-5 */
-    float bn_momentum; /* 0.1 (PyTorch convention) */
-    uint64_t seed;     /* initialisation seed */
+    int channels;            /* C: input values per step */
+    int outputs;             /* classes (classify) or predicted channels (forecast, anomaly) */
+    int max_len;             /* longest series the model accepts (size of a learned position table) */
+    int d_model;             /* d */
+    int heads;               /* h; d_model % heads == 0 */
+    int layers;              /* L encoder layers */
+    int d_ff;                /* F: feed-forward width */
+    sbt_norm norm;           /* normalisation in the encoder layers */
+    sbt_posenc pos;          /* positional encoding */
+    float dropout;           /* after attention and FFN sub-layers; 0 in the paper */
+    float norm_eps;          /* 1e-5 */
+    float bn_momentum;       /* 0.1 (PyTorch convention) */
+    uint64_t seed;           /* initialisation seed */
+    sbt_weights weights;     /* dense or sbt */
+    float keep;              /* sbt: fraction of weights kept per layer, in (0, 1]; sparsity = 1 - keep */
+    int alpha_per_row;       /* sbt: one alpha per output row instead of one per layer */
+    int train_bias;          /* sbt: train the biases of sparse-binary layers (the paper freezes them) */
+    sbt_attention attention; /* attention variant */
+    float attn_keep;         /* qkv-mask: fraction of Q/K/V activations kept (0.5) */
 } sbt_config;
 
 /* Paper defaults for the task (classification: d 64, 2 heads, 2 layers, F 256,
@@ -66,13 +85,16 @@ sbt_status sbt_config_check(const sbt_config *cfg);
 const char *sbt_task_name(sbt_task t);
 const char *sbt_norm_name(sbt_norm n);
 const char *sbt_posenc_name(sbt_posenc p);
+const char *sbt_weights_name(sbt_weights w);
+const char *sbt_attention_name(sbt_attention a);
 /* "key=value\n" lines, and back (unknown keys are an error naming the key). */
 sbt_status sbt_config_to_text(const sbt_config *cfg, char *buf, size_t cap);
 sbt_status sbt_config_from_text(const char *text, const char *source_for_message, sbt_config *cfg);
 
 typedef enum sbt_tensor_kind {
     SBT_TENSOR_PARAM = 0, /* trained */
-    SBT_TENSOR_STATE = 1  /* not trained but part of the model (BatchNorm running statistics) */
+    SBT_TENSOR_STATE = 1, /* not trained but part of the model (BatchNorm running statistics) */
+    SBT_TENSOR_FROZEN = 2 /* regenerated from the seed, never trained nor stored (Biprop's W) */
 } sbt_tensor_kind;
 
 typedef struct sbt_tensor_info {
