@@ -203,6 +203,14 @@ static void write_golden_inputs(const char *dir, sbt_model *m, const sbt_dataset
     float lengths[2] = {(float)ds->len[0], (float)ds->len[1]}, labels[2] = {(float)ds->y[0], (float)ds->y[1]};
     write_tensor(dir, man, "batch.x", ds->x, 3, (int64_t[]){2, ds->length, ds->channels});
     write_tensor(dir, man, "batch.lengths", lengths, 1, (int64_t[]){2});
+    if (m->cfg.attention == SBT_ATTN_QKV_MASK) {
+        const char *names[3] = {"attn.q_mask", "attn.k_mask", "attn.v_mask"};
+        float mask[16 * 64];
+        for (int i = 0; i < 3; i++) {
+            sbt_model_qkv_mask(&m->cfg, i, ds->length, mask);
+            write_tensor(dir, man, names[i], mask, 2, (int64_t[]){ds->length, m->cfg.d_model});
+        }
+    }
     write_tensor(dir, man, "batch.labels", labels, 1, (int64_t[]){2});
     fclose(man);
     char text[1024];
@@ -213,8 +221,11 @@ static void write_golden_inputs(const char *dir, sbt_model *m, const sbt_dataset
     fclose(f);
 }
 
-static void compare_with_torch(sbt_norm norm, sbt_posenc pos) {
+static void compare_with_torch(sbt_norm norm, sbt_posenc pos, sbt_weights weights, sbt_attention attention) {
     sbt_config cfg = small_config(norm, pos);
+    cfg.weights = weights;
+    cfg.keep = weights == SBT_WEIGHTS_SBT ? 0.5f : 1.0f;
+    cfg.attention = attention;
     sbt_model *m = NULL;
     REQUIRE(sbt_model_new(&cfg, &m) == SBT_OK);
     float *mean = sbt_model_data(m, "data.mean"), *std = sbt_model_data(m, "data.std");
@@ -264,13 +275,27 @@ static void compare_with_torch(sbt_norm norm, sbt_posenc pos) {
     sbt_model_free(m);
 }
 
-static void test_golden_torch_batchnorm(void) { compare_with_torch(SBT_NORM_BATCH, SBT_POS_SINUSOIDAL); }
-static void test_golden_torch_layernorm_learned(void) { compare_with_torch(SBT_NORM_LAYER, SBT_POS_LEARNED); }
+static void test_golden_torch_batchnorm(void) {
+    compare_with_torch(SBT_NORM_BATCH, SBT_POS_SINUSOIDAL, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL);
+}
+static void test_golden_torch_layernorm_learned(void) {
+    compare_with_torch(SBT_NORM_LAYER, SBT_POS_LEARNED, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL);
+}
+/* The 2-layer SBT encoder: outputs and every score gradient against PyTorch's autograd
+ * through the reference code's custom backward. */
+static void test_golden_torch_sbt(void) {
+    compare_with_torch(SBT_NORM_BATCH, SBT_POS_SINUSOIDAL, SBT_WEIGHTS_SBT, SBT_ATTN_FULL);
+}
+static void test_golden_torch_sbt_qkv_mask(void) {
+    compare_with_torch(SBT_NORM_BATCH, SBT_POS_SINUSOIDAL, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK);
+}
 
 int main(void) {
     RUN(test_padding_has_no_effect);
     RUN(test_save_load_round_trip);
     RUN(test_golden_torch_batchnorm);
     RUN(test_golden_torch_layernorm_learned);
+    RUN(test_golden_torch_sbt);
+    RUN(test_golden_torch_sbt_qkv_mask);
     return check_summary();
 }

@@ -128,7 +128,8 @@ static void fill_sinusoidal(float *pe, int64_t length, int64_t d) {
  * hash of (seed, which, t, j): the same for every sample, head and epoch, and the same
  * at inference whatever the series length (a longer test series extends the mask rather
  * than reshuffling it). */
-static void fill_qkv_mask(float *mask, int64_t length, int64_t d, const sbt_config *c, int which) {
+void sbt_model_qkv_mask(const sbt_config *c, int which, int64_t length, float *mask) {
+    int64_t d = c->d_model;
     uint64_t base = sbt_rng_derive(c->seed, 0x9C7A5ULL + (uint64_t)which);
     for (int64_t t = 0; t < length; t++)
         for (int64_t j = 0; j < d; j++) {
@@ -182,7 +183,7 @@ sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_
     }
     if (pos_input >= 0) fill_sinusoidal(sbt_graph_value(b.g, pos_input), length, m->cfg.d_model);
     for (int i = 0; i < 3 && m->cfg.attention == SBT_ATTN_QKV_MASK; i++)
-        fill_qkv_mask(sbt_graph_value(b.g, b.qkv_mask[i]), length, m->cfg.d_model, &m->cfg, i);
+        sbt_model_qkv_mask(&m->cfg, i, length, sbt_graph_value(b.g, b.qkv_mask[i]));
     mg->graph = b.g;
     mg->model = m;
     mg->batch = batch;

@@ -50,8 +50,46 @@ def sinusoidal(length, d):
     return pe
 
 
+class ScaledMask(torch.autograd.Function):
+    """alpha * M with M the top-k mask of |S| (ties: lower index first), as in the
+    paper's reference code: forward returns alpha * M, backward passes g * |W| to the
+    scores' absolute value (and nothing to W). autograd supplies the rest of the chain
+    (sign(W) from the product below, sign(S) from abs)."""
+
+    @staticmethod
+    def forward(ctx, abs_scores, w, keep, per_row):
+        n = abs_scores.numel()
+        k = min(n, max(1, math.floor(keep * n + 0.5)))
+        order = torch.sort(abs_scores.flatten(), descending=True, stable=True).indices
+        mask = torch.zeros(n, dtype=abs_scores.dtype)
+        mask[order[:k]] = 1.0
+        mask = mask.view_as(abs_scores)
+        if per_row:
+            alpha = (w.abs() * mask).sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True).clamp(min=1)
+        else:
+            alpha = (w.abs() * mask).sum() / mask.sum()
+        ctx.save_for_backward(w)
+        return alpha * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        return g * w.abs(), None, None, None
+
+
+CFG = {}
+
+
+def weight_of(p, name):
+    if name + ".scores" not in p:
+        return p[name + ".weight"]
+    w = p[name + ".weight"]
+    keep, per_row = float(CFG["keep"]), int(CFG["alpha_per_row"])
+    return torch.sign(w) * ScaledMask.apply(p[name + ".scores"].abs(), w, keep, per_row)
+
+
 def linear(p, name, x):
-    return x @ p[name + ".weight"].T + p[name + ".bias"]
+    return x @ weight_of(p, name).T + p[name + ".bias"]
 
 
 def norm(p, cfg, name, x, valid):
@@ -74,7 +112,10 @@ def attention(p, cfg, layer, x, key_blocked):
     dh = d // h
 
     def heads(name):
-        return linear(p, f"layer{layer}.{name}", x).reshape(b, t, h, dh).transpose(1, 2)
+        proj = linear(p, f"layer{layer}.{name}", x)
+        if cfg["attention"] == "qkv-mask":
+            proj = proj * p[f"attn.{name}_mask"][:t]
+        return proj.reshape(b, t, h, dh).transpose(1, 2)
 
     q, k, v = heads("q"), heads("k"), heads("v")
     scores = q @ k.transpose(-1, -2) / math.sqrt(dh)
@@ -112,10 +153,11 @@ def write(out, manifest, name, tensor):
 def main():
     root = sys.argv[1]
     tensors, cfg = read_inputs(root)
+    CFG.update(cfg)
     x = tensors.pop("batch.x")
     lengths = tensors.pop("batch.lengths").long()
     labels = tensors.pop("batch.labels").long()
-    params = {k: v.requires_grad_(not k.startswith("data.")) for k, v in tensors.items()}
+    params = {k: v.requires_grad_(not k.startswith(("data.", "attn."))) for k, v in tensors.items()}
     logits, loss = forward(params, cfg, x, lengths, labels)
     loss.backward()
     out = os.path.join(root, "out")

@@ -153,6 +153,12 @@ void sbt_model_graph_free(sbt_model_graph *mg);
  * than the graph's length, or with other channels, is an SBT_ERR_SHAPE. */
 sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, const int *idx, int count);
 
+/* The qkv-mask attention variant's fixed mask of projection `which` (0 = Q, 1 = K,
+ * 2 = V) for `length` steps: length * d_model values in {0, 1}. Entry (t, j) depends
+ * only on (seed, which, t, j), so it is the same for every sample, head and epoch, and
+ * at inference for any length. */
+void sbt_model_qkv_mask(const sbt_config *c, int which, int64_t length, float *mask);
+
 /* Class predictions (argmax of logits) for every case of ds, and the accuracy if ds is
  * labelled (accuracy may be NULL). pred may be NULL. Runs in eval mode. */
 sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,
