@@ -19,6 +19,10 @@ static void usage(void) {
            TOOL, TOOL);
 }
 
+static const char *kind_name(sbt_tensor_kind k) {
+    return k == SBT_TENSOR_PARAM ? "param" : k == SBT_TENSOR_STATE ? "state" : "frozen";
+}
+
 static void shape_text(const sbt_tensor_info *ti, char *buf, size_t cap) {
     if (ti->ndim == 1)
         snprintf(buf, cap, "[%lld]", (long long)ti->shape[0]);
@@ -34,38 +38,49 @@ static void print_text(const char *path, const sbt_model *m) {
     printf("  d_model %d, heads %d, layers %d, d_ff %d, norm %s, pos %s, dropout %g, seed %llu\n", c->d_model,
            c->heads, c->layers, c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), c->dropout,
            (unsigned long long)c->seed);
+    printf("  weights %s", sbt_weights_name(c->weights));
+    if (c->weights == SBT_WEIGHTS_SBT)
+        printf(" (keep %.4g, sparsity %.4g, alpha per %s, biases %s)", c->keep, 1.0 - c->keep,
+               c->alpha_per_row ? "row" : "layer", c->train_bias ? "trained" : "frozen");
+    printf(", attention %s", sbt_attention_name(c->attention));
+    if (c->attention == SBT_ATTN_QKV_MASK) printf(" (keep %.4g)", c->attn_keep);
+    printf("\n");
     if (m->class_names) {
         printf("  classes");
         for (int i = 0; i < c->outputs; i++) printf(" %s", m->class_names[i]);
         printf("\n");
     }
     printf("  %-28s %-6s %-12s %10s\n", "tensor", "kind", "shape", "values");
-    int64_t state = 0;
+    int64_t state = 0, frozen = 0;
     for (int i = 0; i < m->n_tensors; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
         char shape[48];
         shape_text(ti, shape, sizeof shape);
-        printf("  %-28s %-6s %-12s %10lld\n", ti->name, ti->kind == SBT_TENSOR_PARAM ? "param" : "state",
-               shape, (long long)ti->size);
+        printf("  %-28s %-6s %-12s %10lld\n", ti->name, kind_name(ti->kind), shape, (long long)ti->size);
         if (ti->kind == SBT_TENSOR_STATE) state += ti->size;
+        if (ti->kind == SBT_TENSOR_FROZEN) frozen += ti->size;
     }
-    printf("parameters %lld (float32: %lld bytes); state %lld values\n", (long long)sbt_model_param_count(m),
-           (long long)sbt_model_param_count(m) * 4, (long long)state);
+    printf(
+        "parameters %lld trained (float32: %lld bytes); state %lld values; frozen %lld values (regenerated "
+        "from the seed, not stored)\n",
+        (long long)sbt_model_param_count(m), (long long)sbt_model_param_count(m) * 4, (long long)state,
+        (long long)frozen);
 }
 
 static void print_json(const char *path, const sbt_model *m) {
     const sbt_config *c = &m->cfg;
     printf("{\"model\": \"%s\", \"task\": \"%s\", \"channels\": %d, \"outputs\": %d, \"max_len\": %d, "
            "\"d_model\": %d, \"heads\": %d, \"layers\": %d, \"d_ff\": %d, \"norm\": \"%s\", \"pos\": \"%s\", "
-           "\"parameters\": %lld, \"tensors\": [",
+           "\"weights\": \"%s\", \"keep\": %.9g, \"attention\": \"%s\", \"parameters\": %lld, \"tensors\": [",
            path, sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers,
-           c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), (long long)sbt_model_param_count(m));
+           c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), sbt_weights_name(c->weights), c->keep,
+           sbt_attention_name(c->attention), (long long)sbt_model_param_count(m));
     for (int i = 0; i < m->n_tensors; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
         char shape[48];
         shape_text(ti, shape, sizeof shape);
         printf("%s{\"name\": \"%s\", \"kind\": \"%s\", \"shape\": %s, \"values\": %lld}", i ? ", " : "",
-               ti->name, ti->kind == SBT_TENSOR_PARAM ? "param" : "state", shape, (long long)ti->size);
+               ti->name, kind_name(ti->kind), shape, (long long)ti->size);
     }
     printf("]}\n");
 }
