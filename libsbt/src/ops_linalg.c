@@ -32,7 +32,6 @@ sbt_status sbt_fwd_matmul(sbt_graph *g, sbt_node *n) {
     matmul_dims d = matmul_dims_of(n, a, b);
     int ta = n->attr.matmul.trans_a, tb = n->attr.matmul.trans_b;
     int64_t lda = ta ? d.m : d.k, ldb = tb ? d.k : d.n;
-#pragma omp parallel for if (d.batch >= 8 && d.m * d.n * d.k >= 4096)
     for (int64_t i = 0; i < d.batch; i++)
         gemm(ta, tb, d.m, d.n, d.k, a->value + i * d.a_stride, lda, b->value + i * d.b_stride, ldb, 0.0f,
              n->value + i * d.c_stride, d.n);
@@ -47,7 +46,6 @@ sbt_status sbt_bwd_matmul(sbt_graph *g, sbt_node *n) {
     int ta = n->attr.matmul.trans_a, tb = n->attr.matmul.trans_b;
     int64_t lda = ta ? d.m : d.k, ldb = tb ? d.k : d.n;
     if (a->grad) {
-#pragma omp parallel for if (d.batch >= 8 && d.m * d.n * d.k >= 4096)
         for (int64_t i = 0; i < d.batch; i++) {
             const float *dc = n->grad + i * d.c_stride, *bv = b->value + i * d.b_stride;
             float *da = a->grad + i * d.a_stride;
