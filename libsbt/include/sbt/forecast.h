@@ -1,0 +1,188 @@
+/* sbt/forecast.h - one-step forecasting on Informer-style CSVs: date stamps, the
+ * chronological train/validation/test splits of the Informer data loaders, z-scoring
+ * with train statistics, window batches for the trainer, and error metrics.
+ *
+ * The task (../shared/paper-configs.md): a window of w steps ends at the target row t,
+ * i.e. rows t-w+1 .. t, with the input of row t zeroed; the model's output at the last
+ * step is regressed on all channels of row t. So a window reads w-1 observed rows.
+ *
+ *     sbt_forecast_options o = sbt_forecast_defaults();      // window 200, scheme by file name
+ *     sbt_forecast_data *d = NULL;
+ *     if (sbt_forecast_load("ETTh1.csv", &o, &d)) fprintf(stderr, "%s\n", sbt_last_error());
+ *     int64_t rows[128];
+ *     for (int i = 0; i < 128; i++) rows[i] = d->split.target_begin[SBT_FC_TRAIN] + i;
+ *     sbt_forecast_batch(d, rows, 128, x, y);   // float x[128 * w * C], y[128 * C]
+ *     sbt_forecast_metrics base;
+ *     sbt_forecast_persistence(d, SBT_FC_TEST, &base);       // the bar a model must beat
+ *     sbt_forecast_free(d);
+ *
+ * Splits, as the Informer loaders (Dataset_ETT_hour, Dataset_ETT_minute, Dataset_Custom)
+ * cut them (n = rows, w = window):
+ *
+ *     scheme       train rows          validation rows             test rows
+ *     ETT hourly   [0, 8640)           [8640, 11520)               [11520, 14400)
+ *     ETT minute   [0, 34560)          [34560, 46080)              [46080, 57600)
+ *     custom       [0, int(0.7 n))     [int(0.7 n), n - int(0.2 n))  [n - int(0.2 n), n)
+ *
+ * (ETT: 12, 4 and 4 months of 30 days; rows beyond the test end are not used, as in
+ * Informer.) Targets: train targets are the train rows whose whole window lies in
+ * train, [w-1, train_end) (8441 on ETTh1 for w = 200). Validation and test targets are
+ * all of their split's rows: their windows reach back w-1 rows into the previous split,
+ * as Informer's border1s = [0, train_end - w, test_begin - w] allow (Informer's window
+ * is w observed rows before the target; ours reads w-1 of them, so row border1 itself
+ * is never read). This only ever puts earlier rows into the input, never a target: the
+ * train, validation and test target ranges are disjoint and in time order, always
+ * (checked). With reach_back = 0 the windows of every split stay inside it, and
+ * validation and test lose w-1 targets each.
+ *
+ * Z-score statistics are the mean and population standard deviation (sklearn's
+ * StandardScaler) of each channel over all train rows [0, train_end), nothing later.
+ * Channels keep the file's column order (Dataset_Custom moves its target column last;
+ * with all channels predicted that changes only the channel index, not the metrics).
+ *
+ * Ownership: sbt_forecast_data returned through an out-pointer belongs to the caller,
+ * who frees it with sbt_forecast_free() (which also frees its embedded series: never
+ * pass &d->series to sbt_series_free). Nothing is returned on failure (*out = NULL).
+ */
+#ifndef SBT_FORECAST_H
+#define SBT_FORECAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbt/anomaly.h"
+#include "sbt/data.h"
+#include "sbt/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- date stamps ------------------------------------------------------------------ */
+
+/* Seconds since 1970-01-01 00:00:00 (proleptic Gregorian, no time zone, no leap seconds)
+ * of "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DD HH:MM", "M/D/YYYY H:MM", "YYYY/M/D H:MM" (one or
+ * two digits for month, day and hour in every form; a 'T' may replace the space; a date
+ * alone is midnight). Month lengths and leap years are checked. SBT_ERR_PARSE otherwise. */
+sbt_status sbt_datetime_parse(const char *text, int64_t *seconds);
+/* "YYYY-MM-DD HH:MM:SS" of a value from sbt_datetime_parse. */
+void sbt_datetime_format(int64_t seconds, char *buf, size_t cap);
+
+/* The parsed row_keys of a table (sbt_csv_read with the date column as skip_column) as a
+ * malloc'ed array of t->rows stamps. A key that does not parse, or a stamp not strictly
+ * after the previous one, is SBT_ERR_PARSE naming `path`, the line (data row + 2: the
+ * header is line 1) and the text. With SBT_TIMES_ALLOW_DUPLICATE_ROWS a stamp equal to
+ * the previous one is accepted when the whole row repeats the previous row: the
+ * Autoformer weather.csv has one such record (2020-05-12 06:00:00, line 19046), which
+ * Informer-style loaders keep, and keeping it keeps the split sizes of the literature. */
+#define SBT_TIMES_ALLOW_DUPLICATE_ROWS 1u
+sbt_status sbt_table_times(const sbt_table *t, const char *path, unsigned flags, int64_t **out);
+
+/* ---- splits ------------------------------------------------------------------------- */
+
+typedef enum sbt_split_scheme {
+    SBT_SPLIT_AUTO = 0,   /* from the file name: ETTh* hourly, ETTm* minute, else custom */
+    SBT_SPLIT_ETT_HOUR,   /* 12/4/4 months of 30 days of hourly rows */
+    SBT_SPLIT_ETT_MINUTE, /* the same months of 15-minute rows */
+    SBT_SPLIT_CUSTOM      /* 70 % train, 10 % validation, 20 % test by rows */
+} sbt_split_scheme;
+
+/* "auto", "ett-hour", "ett-minute", "custom"; parse accepts the same names. */
+const char *sbt_split_scheme_name(sbt_split_scheme s);
+sbt_status sbt_split_scheme_parse(const char *name, sbt_split_scheme *out);
+/* The scheme Informer would use for a file: by its base name (ETTh*, ETTm*, else custom). */
+sbt_split_scheme sbt_split_scheme_for_path(const char *path);
+
+enum { SBT_FC_TRAIN = 0, SBT_FC_VAL = 1, SBT_FC_TEST = 2 };
+
+typedef struct sbt_forecast_split {
+    sbt_split_scheme scheme; /* never AUTO */
+    int window;              /* w >= 2 */
+    int reach_back;          /* see the top of this file */
+    int64_t rows;            /* rows of the table */
+    int64_t row_begin[3];    /* each split's own rows [row_begin, row_end) */
+    int64_t row_end[3];      /* (rows past row_end[SBT_FC_TEST] are unused) */
+    int64_t target_begin[3]; /* target rows [target_begin, target_end) */
+    int64_t target_end[3];   /* (end exclusive); never empty */
+    int64_t border1[3];      /* Informer's border1s/border2s for seq_len = w, for reference: */
+    int64_t border2[3];      /* {0, train_end - w, test_begin - w}, the row_end values */
+} sbt_forecast_split;
+
+/* The split of a table of `rows` rows (scheme not AUTO). SBT_ERR_ARG when the window is
+ * below 2 or the rows are too few (an ETT scheme needs its 14,400 / 57,600 rows; every
+ * split must get at least one target). */
+sbt_status sbt_forecast_split_rows(int64_t rows, sbt_split_scheme scheme, int window, int reach_back,
+                                   sbt_forecast_split *out);
+
+/* Mean and population standard deviation per column of t over the train rows
+ * [0, split->row_end[SBT_FC_TRAIN]) (a standard deviation below 1e-8 becomes 1, as in
+ * StandardScaler, so a channel constant in train stays finite later). */
+sbt_status sbt_forecast_zscore_fit(const sbt_table *t, const sbt_forecast_split *split, float *mean,
+                                   float *std);
+
+/* ---- the standardised data and its windows ----------------------------------------- */
+
+typedef struct sbt_forecast_options {
+    const char *date_column;  /* "date"; NULL when the file has none (no date checks) */
+    sbt_split_scheme scheme;  /* AUTO: from the file name */
+    int window;               /* 200 */
+    int reach_back;           /* 1 (Informer) */
+    int allow_duplicate_rows; /* 0; 1: SBT_TIMES_ALLOW_DUPLICATE_ROWS (weather.csv needs it) */
+} sbt_forecast_options;
+
+sbt_forecast_options sbt_forecast_defaults(void);
+
+typedef struct sbt_forecast_data {
+    sbt_series series; /* all rows, z-scored with the train statistics; label NULL */
+    int64_t *time;     /* series.steps stamps, or NULL without a date column */
+    float *mean, *std; /* series.channels each: the train statistics */
+    sbt_forecast_split split;
+} sbt_forecast_data;
+
+/* Reads the CSV (sbt_csv_read: plain or gzip, CRLF), checks its dates, splits and
+ * standardises it. `opt` may be NULL for the defaults. */
+sbt_status sbt_forecast_load(const char *path, const sbt_forecast_options *opt, sbt_forecast_data **out);
+/* The same from a table already read; `path` names the file in messages and, for
+ * SBT_SPLIT_AUTO, chooses the scheme. */
+sbt_status sbt_forecast_from_table(const sbt_table *t, const char *path, const sbt_forecast_options *opt,
+                                   sbt_forecast_data **out);
+void sbt_forecast_free(sbt_forecast_data *d);
+
+/* Targets of split SBT_FC_TRAIN / _VAL / _TEST. */
+int64_t sbt_forecast_count(const sbt_forecast_data *d, int split);
+
+/* For each of the n target rows rows[i]: x[i] (w, C) = series rows rows[i]-w+1 .. rows[i]
+ * with the last step zeroed, y[i] (C) = series row rows[i]. x holds n*w*C floats, y n*C
+ * (y may be NULL). SBT_ERR_ARG when a row is < w-1 or >= steps (the entries before it
+ * are already filled). The trainer calls this per batch. */
+sbt_status sbt_forecast_batch(const sbt_forecast_data *d, const int64_t *rows, int n, float *x, float *y);
+
+/* ---- metrics ----------------------------------------------------------------------- */
+
+typedef struct sbt_forecast_metrics {
+    double mse, mae;         /* on the standardised scale (what papers report) */
+    double mse_raw, mae_raw; /* in the file's units: errors times the train std */
+    int64_t count;           /* values compared (targets x channels) */
+} sbt_forecast_metrics;
+
+/* Running sums, so that a test set can be scored batch by batch. Zero-initialise. */
+typedef struct sbt_forecast_accum {
+    double sq, abs, sq_raw, abs_raw;
+    int64_t count;
+} sbt_forecast_accum;
+
+/* Adds n predictions against n targets, each `channels` standardised values; `std`
+ * (channels) converts to original units (NULL: raw sums equal standardised ones). */
+void sbt_forecast_accum_add(sbt_forecast_accum *a, const float *pred, const float *target, int64_t n,
+                            int channels, const float *std);
+/* Means of the sums (NaN when nothing was added). */
+sbt_forecast_metrics sbt_forecast_accum_result(const sbt_forecast_accum *a);
+
+/* Metrics of the persistence forecast "row t = row t-1" over the targets of `split`:
+ * the baseline every model has to beat. */
+sbt_status sbt_forecast_persistence(const sbt_forecast_data *d, int split, sbt_forecast_metrics *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
