@@ -139,6 +139,8 @@ static int b_cross_entropy(sbt_graph *g, fixture *f) {
     return sbt_cross_entropy(g, P(0), labels);
 }
 static int b_mse(sbt_graph *g, fixture *f) { return sbt_mse(g, P(0), P(1)); }
+static int b_step_t(sbt_graph *g, fixture *f) { return sbt_step_t_attention(g, P(0), P(1), P(2), 0); }
+static int b_step_t_incl(sbt_graph *g, fixture *f) { return sbt_step_t_attention(g, P(0), P(1), P(2), 1); }
 
 /* Runs one gradcheck with params of the given shapes (NULL-terminated list). */
 static int run_check(const char *what, build_fn build, int training, int frozen_mask, int n, const int *ndims,
@@ -336,6 +338,55 @@ static void test_dropout_determinism(void) {
     sbt_graph_free(g);
 }
 
+static void test_step_t_grads(void) {
+    const int64_t s[][4] = {{2, 2, 5, 3}, {2, 2, 5, 3}, {2, 2, 5, 3}};
+    CHECK(run_check("step-t", b_step_t, 0, 0, 3, (int[]){4, 4, 4}, s, -1, 1));
+    CHECK(run_check("step-t incl", b_step_t_incl, 0, 0, 3, (int[]){4, 4, 4}, s, -1, 1));
+}
+
+/* Which outputs can an input step influence? Perturb q, k or v at one step and record
+ * which output steps move: Step-T lets step i < T-1 see only itself, and the last step
+ * see the earlier steps (and itself only with include_last). */
+static void test_step_t_dependencies(void) {
+    enum { T = 6, DH = 2, N = T * DH };
+    for (int include_last = 0; include_last < 2; include_last++) {
+        float qkv[3][N], dummy[N];
+        sbt_rng r;
+        sbt_rng_seed(&r, 4);
+        for (int a = 0; a < 3; a++)
+            for (int i = 0; i < N; i++) qkv[a][i] = sbt_rng_uniform_range(&r, -1, 1);
+        sbt_graph *g = sbt_graph_new();
+        int64_t shape[4] = {1, 1, T, DH};
+        int ids[3];
+        for (int a = 0; a < 3; a++) ids[a] = sbt_param(g, "x", 4, shape, qkv[a], dummy);
+        int y = sbt_step_t_attention(g, ids[0], ids[1], ids[2], include_last);
+        REQUIRE(sbt_graph_finalize(g) == SBT_OK);
+        REQUIRE(sbt_graph_forward(g, 0) == SBT_OK);
+        float base[N];
+        memcpy(base, sbt_graph_value(g, y), sizeof base);
+        for (int a = 0; a < 3; a++)
+            for (int step = 0; step < T; step++) {
+                qkv[a][step * DH] += 0.5f;
+                sbt_graph_forward(g, 0);
+                qkv[a][step * DH] -= 0.5f;
+                for (int out = 0; out < T; out++) {
+                    int moved = 0;
+                    for (int c = 0; c < DH; c++)
+                        moved |= sbt_graph_value(g, y)[out * DH + c] != base[out * DH + c];
+                    int last = out == T - 1;
+                    /* q matters only at the last step; k and v of step s reach the last output
+                     * when s is one of its keys; v of step s is output s itself */
+                    int is_key = step < T - 1 || include_last;
+                    int expect =
+                        a == 0 ? last && step == T - 1 : (last && is_key) || (a == 2 && !last && out == step);
+                    CHECK_MSG(moved == expect, "include_last %d: %c at step %d -> output %d moved %d",
+                              include_last, "qkv"[a], step, out, moved);
+                }
+            }
+        sbt_graph_free(g);
+    }
+}
+
 int main(void) {
     RUN(test_forward_values);
     RUN(test_build_errors);
@@ -349,5 +400,7 @@ int main(void) {
     RUN(test_activation_grads);
     RUN(test_reduce_grads);
     RUN(test_dropout_determinism);
+    RUN(test_step_t_grads);
+    RUN(test_step_t_dependencies);
     return check_summary();
 }

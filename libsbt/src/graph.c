@@ -37,6 +37,7 @@ static const struct {
     [SBT_OP_CROSS_ENTROPY] = {"CrossEntropy", sbt_fwd_cross_entropy, sbt_bwd_cross_entropy},
     [SBT_OP_MSE] = {"MSE", sbt_fwd_mse, sbt_bwd_mse},
     [SBT_OP_BIPROP] = {"Biprop", sbt_fwd_biprop, sbt_bwd_biprop},
+    [SBT_OP_STEP_T] = {"StepTAttention", sbt_fwd_step_t, sbt_bwd_step_t},
 };
 
 const char *sbt_op_name(sbt_op op) { return op < SBT_OP_COUNT ? OPS[op].name : "?"; }
@@ -447,6 +448,22 @@ int sbt_biprop_weight(sbt_graph *g, int scores, int weight, float keep, int per_
     return id;
 }
 
+int sbt_step_t_attention(sbt_graph *g, int q, int k, int v, int include_last) {
+    const sbt_node *Q = node_or_null(g, q), *K = node_or_null(g, k), *V = node_or_null(g, v);
+    if (!Q || !K || !V) return invalid_input(g, (int[]){q, k, v}, 3);
+    int same = Q->ndim == 4 && K->ndim == 4 && V->ndim == 4;
+    for (int i = 0; same && i < 4; i++) same = Q->shape[i] == K->shape[i] && Q->shape[i] == V->shape[i];
+    if (!same) {
+        char s1[64];
+        return build_error(g, SBT_ERR_SHAPE,
+                           "StepTAttention: q %s, k and v must share one (B, h, T, d_head) shape",
+                           fmt_shape(Q, s1));
+    }
+    int id = push_node(g, SBT_OP_STEP_T, (int[]){q, k, v}, 3, 4, Q->shape);
+    if (id >= 0) g->nodes[id].attr.step_t.include_last = include_last;
+    return id;
+}
+
 /* Forward state each op keeps for its backward, in floats. */
 static int64_t saved_floats(const sbt_graph *g, const sbt_node *n) {
     const sbt_node *x = n->n_inputs ? &g->nodes[n->inputs[0]] : NULL;
@@ -455,7 +472,8 @@ static int64_t saved_floats(const sbt_graph *g, const sbt_node *n) {
     case SBT_OP_BATCHNORM: return 2 * last_dim(n);
     case SBT_OP_DROPOUT: return n->size;
     case SBT_OP_CROSS_ENTROPY: return x->size;
-    case SBT_OP_BIPROP: return 2 * n->size; /* mask, then the selection's int32 scratch */
+    case SBT_OP_STEP_T: return n->size / n->shape[3]; /* the last query's probabilities */
+    case SBT_OP_BIPROP: return 2 * n->size;           /* mask, then the selection's int32 scratch */
     default: return 0;
     }
 }

@@ -53,6 +53,7 @@ SBT_DECLARE_OP(dropout)
 SBT_DECLARE_OP(cross_entropy)
 SBT_DECLARE_OP(mse)
 SBT_DECLARE_OP(biprop)
+SBT_DECLARE_OP(step_t)
 #undef SBT_DECLARE_OP
 
 #endif

@@ -68,7 +68,10 @@ typedef enum sbt_op {
     SBT_OP_DROPOUT,       /* inverted dropout, training only, seeded */
     SBT_OP_CROSS_ENTROPY, /* mean over rows of -log softmax(logits)[label] */
     SBT_OP_MSE,           /* mean of (a - b)^2 over all elements */
-    SBT_OP_BIPROP,        /* sparse binary weight alpha * sign(W) * topk(|S|) (see biprop.h) */
+    SBT_OP_BIPROP,
+    SBT_OP_STEP_T,
+    /* Step-T attention over (B, h, T, d_head) q, k, v */ /* sparse binary weight alpha * sign(W) * topk(|S|)
+                                                             (see biprop.h) */
     SBT_OP_COUNT
 } sbt_op;
 
@@ -119,6 +122,9 @@ typedef struct sbt_node {
             float keep;
             int per_row_alpha;
         } biprop;
+        struct {
+            int include_last;
+        } step_t;
     } attr;
     /* private to the graph */
     int64_t value_off, grad_off, saved_off;
@@ -170,6 +176,11 @@ int sbt_mse(sbt_graph *g, int a, int b);
  * instead of one per layer. The scores get the straight-through gradient, the weight
  * none. */
 int sbt_biprop_weight(sbt_graph *g, int scores, int weight, float keep, int per_row_alpha);
+/* Step-T attention on q, k, v of shape (B, h, T, d_head): step i < T-1 returns v_i (it
+ * attends only to itself); the last step attends to steps 0..T-2 (the paper's code), or
+ * to 0..T-1 when include_last. Costs O(T * d_head) per head instead of O(T^2 * d_head).
+ * No padding mask: the windows it serves are never padded. */
+int sbt_step_t_attention(sbt_graph *g, int q, int k, int v, int include_last);
 
 /* Names the node (for errors, sbt-info and exporters). Returns `id`. */
 int sbt_graph_name(sbt_graph *g, int id, const char *name);
