@@ -25,6 +25,7 @@ sbt_config sbt_config_default(sbt_task task) {
     c.keep = 1.0f;
     c.attention = SBT_ATTN_FULL;
     c.attn_keep = 0.5f;
+    c.attention = task == SBT_TASK_CLASSIFY ? SBT_ATTN_FULL : SBT_ATTN_STEP_T;
     return c;
 }
 
@@ -70,11 +71,12 @@ sbt_status sbt_config_to_text(const sbt_config *c, char *buf, size_t cap) {
         snprintf(buf, cap,
                  "task=%s\nchannels=%d\noutputs=%d\nmax_len=%d\nd_model=%d\nheads=%d\nlayers=%d\nd_ff=%d\n"
                  "norm=%s\npos=%s\ndropout=%.9g\nnorm_eps=%.9g\nbn_momentum=%.9g\nseed=%" PRIu64 "\n"
-                 "weights=%s\nkeep=%.9g\nalpha_per_row=%d\ntrain_bias=%d\nattention=%s\nattn_keep=%.9g\n",
+                 "weights=%s\nkeep=%.9g\nalpha_per_row=%d\ntrain_bias=%d\nattention=%s\nattn_keep=%.9g\nattn_"
+                 "include_last=%d\n",
                  sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers,
                  c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), c->dropout, c->norm_eps,
                  c->bn_momentum, c->seed, sbt_weights_name(c->weights), c->keep, c->alpha_per_row,
-                 c->train_bias, sbt_attention_name(c->attention), c->attn_keep);
+                 c->train_bias, sbt_attention_name(c->attention), c->attn_keep, c->attn_include_last);
     return n > 0 && (size_t)n < cap ? SBT_OK : sbt_fail(SBT_ERR_ARG, "config: text buffer too small");
 }
 
@@ -104,7 +106,8 @@ static int set_key(sbt_config *c, const char *key, const char *value) {
                   {"keep", NULL, &c->keep},
                   {"alpha_per_row", &c->alpha_per_row, NULL},
                   {"train_bias", &c->train_bias, NULL},
-                  {"attn_keep", NULL, &c->attn_keep}};
+                  {"attn_keep", NULL, &c->attn_keep},
+                  {"attn_include_last", &c->attn_include_last, NULL}};
     char *end = NULL;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (strcmp(key, fields[i].key)) continue;

@@ -70,23 +70,38 @@ static int split_heads(builder *b, int x) {
     return sbt_transpose(b->g, r, (int[]){0, 2, 1, 3});
 }
 
-static int attention(builder *b, int x, int layer) {
+/* (B, heads, T, d_head) -> (B, T, d), then the output projection. */
+static int merge_heads(builder *b, int ctx, int layer) {
     char name[32];
-    int64_t d = b->m->cfg.d_model, dh = d / b->m->cfg.heads;
-    int qkv[3];
-    const char *parts[] = {"q", "k", "v"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(name, sizeof name, "layer%d.%s", layer, parts[i]);
-        int proj = linear(b, x, name);
-        if (b->m->cfg.attention == SBT_ATTN_QKV_MASK) proj = sbt_mul(b->g, proj, b->qkv_mask[i]);
-        qkv[i] = split_heads(b, proj);
-    }
-    int scores = sbt_scale(b->g, sbt_matmul(b->g, qkv[0], qkv[1], 0, 1), 1.0f / sqrtf((float)dh));
-    int probs = sbt_softmax(b->g, scores, b->attn_mask);
-    int ctx = sbt_transpose(b->g, sbt_matmul(b->g, probs, qkv[2], 0, 0), (int[]){0, 2, 1, 3});
-    int merged = sbt_reshape(b->g, ctx, 3, (int64_t[]){b->batch, b->length, d});
+    int merged = sbt_reshape(b->g, sbt_transpose(b->g, ctx, (int[]){0, 2, 1, 3}), 3,
+                             (int64_t[]){b->batch, b->length, b->m->cfg.d_model});
     snprintf(name, sizeof name, "layer%d.out", layer);
     return linear(b, merged, name);
+}
+
+/* One of Q, K, V: its projection, masked in the qkv-mask variant, split into heads. */
+static int projection(builder *b, int x, int layer, int which) {
+    char name[32];
+    snprintf(name, sizeof name, "layer%d.%s", layer, (const char *[]){"q", "k", "v"}[which]);
+    int proj = linear(b, x, name);
+    if (b->m->cfg.attention == SBT_ATTN_QKV_MASK) proj = sbt_mul(b->g, proj, b->qkv_mask[which]);
+    return split_heads(b, proj);
+}
+
+/* The attention variants differ only here: `self` needs V alone (each step attends to
+ * itself), Step-T computes only the last query's scores, full and qkv-mask form the
+ * whole softmax(Q K^T / sqrt(d_head)) V with the padding mask. */
+static int attention(builder *b, int x, int layer) {
+    const sbt_config *c = &b->m->cfg;
+    int v = projection(b, x, layer, 2);
+    if (c->attention == SBT_ATTN_SELF) return merge_heads(b, v, layer);
+    int q = projection(b, x, layer, 0), k = projection(b, x, layer, 1);
+    if (c->attention == SBT_ATTN_STEP_T)
+        return merge_heads(b, sbt_step_t_attention(b->g, q, k, v, c->attn_include_last), layer);
+    float scale = 1.0f / sqrtf((float)(c->d_model / c->heads));
+    int scores = sbt_scale(b->g, sbt_matmul(b->g, q, k, 0, 1), scale);
+    int probs = sbt_softmax(b->g, scores, b->attn_mask);
+    return merge_heads(b, sbt_matmul(b->g, probs, v, 0, 0), layer);
 }
 
 /* x = norm(x + MHA(x)); x = norm(x + FFN(x)) */
@@ -142,6 +157,7 @@ void sbt_model_qkv_mask(const sbt_config *c, int which, int64_t length, float *m
 static void build_nodes(builder *b, sbt_model_graph *mg, int *pos_input) {
     const sbt_config *c = &b->m->cfg;
     sbt_graph *g = b->g;
+    mg->labels = mg->target = -1;
     mg->x = sbt_input(g, "x", 3, (int64_t[]){b->batch, b->length, c->channels});
     mg->step_mask = b->step_mask = sbt_input(g, "step_mask", 2, (int64_t[]){b->batch, b->length});
     mg->attn_mask = b->attn_mask = sbt_input(g, "attn_mask", 4, (int64_t[]){b->batch, 1, 1, b->length});
@@ -154,20 +170,27 @@ static void build_nodes(builder *b, sbt_model_graph *mg, int *pos_input) {
     h = positions(b, h, pos_input);
     for (int l = 0; l < c->layers; l++) h = encoder_layer(b, h, l);
     h = sbt_relu(g, h);
-    int per_step = linear(b, h, "head");
-    mg->output = sbt_graph_name(g, sbt_masked_mean(g, per_step, mg->step_mask), "logits");
-    mg->labels = sbt_input(g, "labels", 1, (int64_t[]){b->batch});
-    mg->loss = sbt_graph_name(g, sbt_cross_entropy(g, mg->output, mg->labels), "loss");
+    if (c->task == SBT_TASK_CLASSIFY) {
+        /* per-step logits, averaged over the real steps */
+        int per_step = linear(b, h, "head");
+        mg->output = sbt_graph_name(g, sbt_masked_mean(g, per_step, mg->step_mask), "logits");
+        mg->labels = sbt_input(g, "labels", 1, (int64_t[]){b->batch});
+        mg->loss = sbt_graph_name(g, sbt_cross_entropy(g, mg->output, mg->labels), "loss");
+        return;
+    }
+    /* forecasting and anomaly detection: the last step's output, all channels */
+    int last =
+        sbt_reshape(g, sbt_slice(g, h, 1, b->length - 1, b->length), 2, (int64_t[]){b->batch, c->d_model});
+    mg->output = sbt_graph_name(g, linear(b, last, "head"), "prediction");
+    mg->target = sbt_input(g, "target", 2, (int64_t[]){b->batch, c->outputs});
+    mg->loss = sbt_graph_name(g, sbt_mse(g, mg->output, mg->target), "loss");
 }
 
 sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
     memset(mg, 0, sizeof *mg);
-    if (m->cfg.attention == SBT_ATTN_STEP_T || m->cfg.attention == SBT_ATTN_SELF)
-        return sbt_fail(SBT_ERR_UNSUPPORTED, "model: %s attention is not built yet",
-                        sbt_attention_name(m->cfg.attention));
-    if (m->cfg.task != SBT_TASK_CLASSIFY)
-        return sbt_fail(SBT_ERR_UNSUPPORTED, "model: the %s head is not built yet",
-                        sbt_task_name(m->cfg.task));
+    if (m->cfg.task != SBT_TASK_CLASSIFY && m->cfg.outputs != m->cfg.channels)
+        return sbt_fail(SBT_ERR_ARG, "model: a %s model predicts its %d input channels, not %d",
+                        sbt_task_name(m->cfg.task), m->cfg.channels, m->cfg.outputs);
     if (batch < 1 || length < 1) return sbt_fail(SBT_ERR_ARG, "model: batch %d, length %d", batch, length);
     if (m->cfg.pos == SBT_POS_LEARNED && length > m->cfg.max_len)
         return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but the learned position table has %d",
@@ -205,7 +228,8 @@ sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, cons
         return sbt_fail(SBT_ERR_SHAPE, "data has %d channels, the model expects %lld", ds->channels,
                         (long long)channels);
     float *x = sbt_graph_value(mg->graph, mg->x), *step = sbt_graph_value(mg->graph, mg->step_mask);
-    float *attn = sbt_graph_value(mg->graph, mg->attn_mask), *labels = sbt_graph_value(mg->graph, mg->labels);
+    float *attn = sbt_graph_value(mg->graph, mg->attn_mask),
+          *labels = mg->labels >= 0 ? sbt_graph_value(mg->graph, mg->labels) : NULL;
     const float *mean = sbt_model_data(mg->model, "data.mean"), *std = sbt_model_data(mg->model, "data.std");
     for (int b = 0; b < count; b++) {
         int i = idx[b], len = ds->len[i];
@@ -222,44 +246,105 @@ sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, cons
             step[b * length + t] = t < len ? 1.0f : 0.0f;
             attn[b * length + t] = t < len ? 0.0f : -1e9f;
         }
-        labels[b] = ds->y ? (float)ds->y[i] : 0.0f;
+        if (labels) labels[b] = ds->y ? (float)ds->y[i] : 0.0f;
     }
     return SBT_OK;
 }
 
-/* Evaluates in batches of up to 64, with one extra graph for the remainder. */
-sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,
-                              double *mean_loss) {
-    if (ds->y && ds->n_classes > m->cfg.outputs)
-        return sbt_fail(SBT_ERR_SHAPE, "data has %d classes, the model %d", ds->n_classes, m->cfg.outputs);
-    int batch = ds->n < 64 ? ds->n : 64, correct = 0;
-    double loss_sum = 0.0;
-    sbt_model_graph full = {0}, rest = {0};
-    sbt_status st = sbt_model_graph_build(m, batch, ds->length, &full);
-    int *idx = malloc((size_t)batch * sizeof(int));
-    if (!st && !idx) st = sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
-    for (int start = 0; !st && start < ds->n; start += batch) {
-        int count = ds->n - start < batch ? ds->n - start : batch;
-        if (count < batch && !rest.graph) st = sbt_model_graph_build(m, count, ds->length, &rest);
-        sbt_model_graph *mg = count == batch ? &full : &rest;
-        for (int k = 0; k < count; k++) idx[k] = start + k;
-        if (!st) st = sbt_model_graph_load(mg, ds, idx, count);
-        if (!st) st = sbt_graph_forward_until(mg->graph, 0, ds->y ? mg->loss : mg->output);
-        if (st) break;
-        const float *logits = sbt_graph_value(mg->graph, mg->output);
-        for (int k = 0; k < count; k++) {
-            int best = 0;
-            for (int c = 1; c < m->cfg.outputs; c++)
-                if (logits[k * m->cfg.outputs + c] > logits[k * m->cfg.outputs + best]) best = c;
-            if (pred) pred[start + k] = best;
-            if (ds->y) correct += best == ds->y[start + k];
-        }
-        if (ds->y) loss_sum += (double)sbt_graph_value(mg->graph, mg->loss)[0] * count;
+sbt_examples sbt_examples_of_dataset(const sbt_dataset *ds) {
+    sbt_examples ex = {.count = ds->n, .length = ds->length, .cases = ds};
+    return ex;
+}
+
+sbt_examples sbt_examples_of_forecast(const sbt_forecast_data *d, int split) {
+    sbt_examples ex = {
+        .count = sbt_forecast_count(d, split), .length = d->split.window, .series = d, .split = split};
+    return ex;
+}
+
+/* Windows of a forecasting series: the target rows of the split, every step real. */
+static sbt_status feed_windows(sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count) {
+    int64_t rows[count > 0 ? count : 1];
+    for (int b = 0; b < count; b++) rows[b] = ex->series->split.target_begin[ex->split] + idx[b];
+    if (ex->series->series.channels != mg->model->cfg.channels)
+        return sbt_fail(SBT_ERR_SHAPE, "data has %d channels, the model expects %d",
+                        ex->series->series.channels, mg->model->cfg.channels);
+    if (ex->length != mg->length)
+        return sbt_fail(SBT_ERR_SHAPE, "windows of %d steps for a graph of %d", ex->length, mg->length);
+    float *step = sbt_graph_value(mg->graph, mg->step_mask),
+          *attn = sbt_graph_value(mg->graph, mg->attn_mask);
+    for (int64_t i = 0; i < (int64_t)count * mg->length; i++) step[i] = 1.0f, attn[i] = 0.0f;
+    return sbt_forecast_batch(ex->series, rows, count, sbt_graph_value(mg->graph, mg->x),
+                              mg->target >= 0 ? sbt_graph_value(mg->graph, mg->target) : NULL);
+}
+
+sbt_status sbt_model_graph_feed(sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count) {
+    if (count != mg->batch)
+        return sbt_fail(SBT_ERR_ARG, "model: batch of %d for a graph of %d", count, mg->batch);
+    if (ex->cases) return sbt_model_graph_load(mg, ex->cases, idx, count);
+    if (ex->series) return feed_windows(mg, ex, idx, count);
+    return sbt_fail(SBT_ERR_ARG, "model: examples without data");
+}
+
+/* Adds one batch's outcome to the running metrics. */
+static void score_batch(sbt_model *m, sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count,
+                        int *pred, int64_t *correct, sbt_forecast_accum *acc) {
+    const float *out = sbt_graph_value(mg->graph, mg->output);
+    int k = m->cfg.outputs;
+    if (m->cfg.task != SBT_TASK_CLASSIFY) {
+        sbt_forecast_accum_add(acc, out, sbt_graph_value(mg->graph, mg->target), count, k,
+                               ex->series ? ex->series->std : NULL);
+        return;
     }
-    if (!st && accuracy) *accuracy = ds->y ? (double)correct / ds->n : NAN;
-    if (!st && mean_loss) *mean_loss = ds->y ? loss_sum / ds->n : NAN;
-    free(idx);
+    for (int b = 0; b < count; b++) {
+        int best = 0;
+        for (int c = 1; c < k; c++)
+            if (out[b * k + c] > out[b * k + best]) best = c;
+        if (pred) pred[idx[b]] = best;
+        if (ex->cases->y) *correct += best == ex->cases->y[idx[b]];
+    }
+}
+
+/* Evaluates in batches of up to 64, with one extra graph for the remainder. */
+sbt_status sbt_model_evaluate(sbt_model *m, const sbt_examples *ex, int *pred, sbt_eval *out) {
+    memset(out, 0, sizeof *out);
+    if (ex->cases && ex->cases->y && ex->cases->n_classes > m->cfg.outputs)
+        return sbt_fail(SBT_ERR_SHAPE, "data has %d classes, the model %d", ex->cases->n_classes,
+                        m->cfg.outputs);
+    if (ex->count < 1) return sbt_fail(SBT_ERR_ARG, "model: nothing to evaluate");
+    int batch = ex->count < 64 ? (int)ex->count : 64, idx[64];
+    int labelled = !ex->cases || ex->cases->y;
+    int64_t correct = 0;
+    double loss_sum = 0.0;
+    sbt_forecast_accum acc = {0};
+    sbt_model_graph full = {0}, rest = {0};
+    sbt_status st = sbt_model_graph_build(m, batch, ex->length, &full);
+    for (int64_t start = 0; !st && start < ex->count; start += batch) {
+        int count = ex->count - start < batch ? (int)(ex->count - start) : batch;
+        if (count < batch && !rest.graph) st = sbt_model_graph_build(m, count, ex->length, &rest);
+        sbt_model_graph *mg = count == batch ? &full : &rest;
+        for (int k = 0; k < count; k++) idx[k] = (int)(start + k);
+        if (!st) st = sbt_model_graph_feed(mg, ex, idx, count);
+        if (!st) st = sbt_graph_forward_until(mg->graph, 0, labelled ? mg->loss : mg->output);
+        if (st) break;
+        score_batch(m, mg, ex, idx, count, pred, &correct, &acc);
+        if (labelled) loss_sum += (double)sbt_graph_value(mg->graph, mg->loss)[0] * count;
+    }
+    out->count = ex->count;
+    out->loss = labelled ? loss_sum / (double)ex->count : NAN;
+    out->accuracy = m->cfg.task == SBT_TASK_CLASSIFY && labelled ? (double)correct / (double)ex->count : NAN;
+    out->forecast = sbt_forecast_accum_result(&acc);
     sbt_model_graph_free(&full);
     sbt_model_graph_free(&rest);
+    return st;
+}
+
+sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,
+                              double *mean_loss) {
+    sbt_examples ex = sbt_examples_of_dataset(ds);
+    sbt_eval e;
+    sbt_status st = sbt_model_evaluate(m, &ex, pred, &e);
+    if (!st && accuracy) *accuracy = e.accuracy;
+    if (!st && mean_loss) *mean_loss = e.loss;
     return st;
 }

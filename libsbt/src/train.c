@@ -142,19 +142,20 @@ static sbt_status graph_for(sbt_trainer *t, batch_graphs *bg, int count, int len
     return st;
 }
 
-static sbt_status train_epoch(sbt_trainer *t, const sbt_dataset *train, batch_graphs *bg, int *order,
+static sbt_status train_epoch(sbt_trainer *t, const sbt_examples *train, batch_graphs *bg, int *order,
                               double *loss) {
     sbt_rng r;
     sbt_rng_seed(&r, sbt_rng_derive(t->tc.seed, 0xE90C00ULL + (uint64_t)t->epoch));
-    for (int i = 0; i < train->n; i++) order[i] = i;
-    sbt_rng_shuffle_int(&r, order, train->n);
+    int n = (int)train->count;
+    for (int i = 0; i < n; i++) order[i] = i;
+    sbt_rng_shuffle_int(&r, order, n);
     double sum = 0.0;
     int batches = 0;
-    for (int start = 0; start < train->n; start += t->tc.batch, batches++) {
-        int count = train->n - start < t->tc.batch ? train->n - start : t->tc.batch;
+    for (int start = 0; start < n; start += t->tc.batch, batches++) {
+        int count = n - start < t->tc.batch ? n - start : t->tc.batch;
         sbt_model_graph *mg;
         sbt_status st = graph_for(t, bg, count, train->length, &mg);
-        if (!st) st = sbt_model_graph_load(mg, train, order + start, count);
+        if (!st) st = sbt_model_graph_feed(mg, train, order + start, count);
         if (st) return st;
         zero_grads(t->m);
         sbt_graph_set_step(mg->graph, t->step);
@@ -171,10 +172,12 @@ static sbt_status train_epoch(sbt_trainer *t, const sbt_dataset *train, batch_gr
     return SBT_OK;
 }
 
-/* Improvement: higher validation accuracy, or equal accuracy with lower loss. */
+/* Improvement: classification, higher validation accuracy or equal accuracy with lower
+ * loss; other tasks, lower loss (MSE). */
 static void after_validation(sbt_trainer *t, sbt_epoch_report *rep) {
-    int improved = t->best_epoch == 0 || rep->val_accuracy > t->best_acc ||
-                   (rep->val_accuracy == t->best_acc && rep->val_loss < t->best_loss);
+    int by_accuracy = !isnan(rep->val_accuracy);
+    int improved = t->best_epoch == 0 || (by_accuracy && rep->val_accuracy > t->best_acc) ||
+                   ((!by_accuracy || rep->val_accuracy == t->best_acc) && rep->val_loss < t->best_loss);
     if (improved) {
         t->best_epoch = t->epoch;
         t->best_acc = rep->val_accuracy;
@@ -198,7 +201,7 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static sbt_status run_epoch(sbt_trainer *t, const sbt_dataset *train, const sbt_dataset *val,
+static sbt_status run_epoch(sbt_trainer *t, const sbt_examples *train, const sbt_examples *val,
                             batch_graphs *bg, int *order, sbt_epoch_report *rep) {
     double t0 = now_seconds();
     memset(rep, 0, sizeof *rep);
@@ -208,7 +211,10 @@ static sbt_status run_epoch(sbt_trainer *t, const sbt_dataset *train, const sbt_
     t->epoch++;
     rep->val_loss = rep->val_accuracy = NAN;
     if (val) {
-        if ((st = sbt_model_classify(t->m, val, NULL, &rep->val_accuracy, &rep->val_loss))) return st;
+        sbt_eval e;
+        if ((st = sbt_model_evaluate(t->m, val, NULL, &e))) return st;
+        rep->val_loss = e.loss;
+        rep->val_accuracy = e.accuracy;
         after_validation(t, rep);
     } else {
         t->best_epoch = t->epoch;
@@ -226,9 +232,16 @@ static sbt_status run_epoch(sbt_trainer *t, const sbt_dataset *train, const sbt_
 
 sbt_status sbt_trainer_fit(sbt_trainer *t, const sbt_dataset *train, const sbt_dataset *val,
                            const char *checkpoint, sbt_epoch_callback on_epoch, void *user) {
-    if (train->n < 1) return sbt_fail(SBT_ERR_ARG, "train: no training cases");
+    sbt_examples tr = sbt_examples_of_dataset(train), va = val ? sbt_examples_of_dataset(val) : tr;
+    return sbt_trainer_fit_examples(t, &tr, val ? &va : NULL, checkpoint, on_epoch, user);
+}
+
+sbt_status sbt_trainer_fit_examples(sbt_trainer *t, const sbt_examples *train, const sbt_examples *val,
+                                    const char *checkpoint, sbt_epoch_callback on_epoch, void *user) {
+    if (train->count < 1 || train->count > INT32_MAX)
+        return sbt_fail(SBT_ERR_ARG, "train: %lld training examples", (long long)train->count);
     batch_graphs bg = {0};
-    int *order = malloc((size_t)train->n * sizeof(int));
+    int *order = malloc((size_t)train->count * sizeof(int));
     sbt_status st = order ? SBT_OK : sbt_fail(SBT_ERR_NOMEM, "train: out of memory");
     for (int run = 0; !st && !t->done && (!t->tc.stop_after || run < t->tc.stop_after); run++) {
         sbt_epoch_report rep;

@@ -30,6 +30,7 @@
 #include "sbt/container.h"
 #include "sbt/data.h"
 #include "sbt/error.h"
+#include "sbt/forecast.h"
 #include "sbt/graph.h"
 
 #ifdef __cplusplus
@@ -74,6 +75,7 @@ typedef struct sbt_config {
     int train_bias;          /* sbt: train the biases of sparse-binary layers (the paper freezes them) */
     sbt_attention attention; /* attention variant */
     float attn_keep;         /* qkv-mask: fraction of Q/K/V activations kept (0.5) */
+    int attn_include_last; /* step-t: the last step attends to itself too (default 0, as the paper's code) */
 } sbt_config;
 
 /* Paper defaults for the task (classification: d 64, 2 heads, 2 layers, F 256,
@@ -141,8 +143,9 @@ typedef struct sbt_model_graph {
     int x;         /* input (batch, length, channels) */
     int step_mask; /* (batch, length): 1 for real steps, 0 for padding */
     int attn_mask; /* (batch, 1, 1, length): 0 or -1e9 added to attention scores */
-    int labels;    /* (batch) class indices (classify) */
-    int output;    /* (batch, outputs): logits for classify */
+    int labels;    /* (batch) class indices (classify), else -1 */
+    int target;    /* (batch, outputs) values of the last step (forecast, anomaly), else -1 */
+    int output;    /* (batch, outputs): logits (classify) or the last step's prediction */
     int loss;      /* scalar */
 } sbt_model_graph;
 
@@ -158,6 +161,32 @@ sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, cons
  * only on (seed, which, t, j), so it is the same for every sample, head and epoch, and
  * at inference for any length. */
 void sbt_model_qkv_mask(const sbt_config *c, int which, int64_t length, float *mask);
+
+/* What a model is fed: the cases of a classification dataset, or the target rows of one
+ * split of a forecasting series (one window each). Borrowed pointers. */
+typedef struct sbt_examples {
+    int64_t count;                   /* examples */
+    int length;                      /* steps per example (the graph's length) */
+    const sbt_dataset *cases;        /* classification, or NULL */
+    const sbt_forecast_data *series; /* forecasting, or NULL */
+    int split;                       /* SBT_FC_TRAIN / _VAL / _TEST */
+} sbt_examples;
+
+sbt_examples sbt_examples_of_dataset(const sbt_dataset *ds);
+sbt_examples sbt_examples_of_forecast(const sbt_forecast_data *d, int split);
+/* Copies examples idx[0..count) into the graph's inputs (count = the graph's batch). */
+sbt_status sbt_model_graph_feed(sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count);
+
+typedef struct sbt_eval {
+    int64_t count;
+    double loss;                   /* mean cross-entropy or MSE; NaN without labels */
+    double accuracy;               /* classification; NaN otherwise */
+    sbt_forecast_metrics forecast; /* forecasting: MSE/MAE standardised and in original units */
+} sbt_eval;
+
+/* Runs the model in eval mode over every example. pred (classification, may be NULL)
+ * receives the argmax class of each example. */
+sbt_status sbt_model_evaluate(sbt_model *m, const sbt_examples *ex, int *pred, sbt_eval *out);
 
 /* Class predictions (argmax of logits) for every case of ds, and the accuracy if ds is
  * labelled (accuracy may be NULL). pred may be NULL. Runs in eval mode. */

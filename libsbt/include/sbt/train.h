@@ -78,6 +78,9 @@ void sbt_trainer_free(sbt_trainer *t);
  * weights of the best validation epoch. */
 sbt_status sbt_trainer_fit(sbt_trainer *t, const sbt_dataset *train, const sbt_dataset *val,
                            const char *checkpoint, sbt_epoch_callback on_epoch, void *user);
+/* The same for any task: classification cases or forecasting windows (model.h). */
+sbt_status sbt_trainer_fit_examples(sbt_trainer *t, const sbt_examples *train, const sbt_examples *val,
+                                    const char *checkpoint, sbt_epoch_callback on_epoch, void *user);
 /* 1 once training has ended (maximum epochs or early stop). */
 int sbt_trainer_done(const sbt_trainer *t);
 int sbt_trainer_epoch(const sbt_trainer *t);
