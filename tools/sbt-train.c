@@ -28,12 +28,16 @@ static void usage(void) {
            "  --synthetic           the built-in synthetic classification set (no files needed)\n"
            "  --val-frac F          stratified validation fraction of the training data (default 0.1)\n"
            "Model (defaults: the paper's classifier):\n"
-           "  --task classify       the task (forecast and anomaly: not yet)\n"
+           "  --task classify|forecast  the task (classify); forecast: --train FILE.csv with a date\n"
+           "                        column, split by date (train/validation/test), last step predicted\n"
+           "  --window W            forecast: steps per window (200)\n"
            "  --model dense|sbt     dense float weights, or Biprop sparse binary weights (dense)\n"
            "  --keep K              sbt: fraction of weights kept per layer, sparsity = 1 - K (0.5)\n"
            "  --alpha layer|row     sbt: one scale per layer or per output row (layer)\n"
            "  --train-bias          sbt: train the biases (the paper keeps them at their random init)\n"
-           "  --attn full|qkv-mask  attention variant (full); qkv-mask: fixed mask on Q/K/V activations\n"
+           "  --attn VARIANT        full | qkv-mask (fixed mask on Q/K/V activations) | step-t (each step\n"
+           "                        attends to itself, the last to all earlier) | self (default: full for\n"
+           "                        classify, step-t for forecast)\n"
            "  --attn-keep F         qkv-mask: fraction of activations kept (0.5)\n"
            "  --d-model N --heads N --layers N --ffn N   shape (64, 2, 2, 256)\n"
            "  --norm batch|layer|none   normalisation (batch)\n"
@@ -60,7 +64,7 @@ static void usage(void) {
 
 typedef struct {
     const char *train_path, *test_path, *output, *checkpoint, *resume;
-    int synthetic, progress, quiet, threads, keep_given;
+    int synthetic, progress, quiet, threads, keep_given, window;
     double val_frac;
     sbt_config cfg;
     sbt_train_config tc;
@@ -97,7 +101,8 @@ enum {
     OPT_ALPHA,
     OPT_TRAIN_BIAS,
     OPT_ATTN,
-    OPT_ATTN_KEEP
+    OPT_ATTN_KEEP,
+    OPT_WINDOW
 };
 
 static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
@@ -131,10 +136,17 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"train-bias", no_argument, 0, OPT_TRAIN_BIAS},
                                              {"attn", required_argument, 0, OPT_ATTN},
                                              {"attn-keep", required_argument, 0, OPT_ATTN_KEEP},
+                                             {"window", required_argument, 0, OPT_WINDOW},
                                              {"output", required_argument, 0, 'o'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
+
+static int task_of(const char *name) {
+    if (!strcmp(name, "classify")) return SBT_TASK_CLASSIFY;
+    if (!strcmp(name, "forecast")) return SBT_TASK_FORECAST;
+    return -1;
+}
 
 static const char *option_name(int opt) {
     for (const struct option *o = LONG_OPTIONS; o->name; o++)
@@ -162,6 +174,7 @@ static int set_numeric(options *o, int opt, const char *arg) {
     case OPT_KEEP:
         return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.keep = (float)f, o->keep_given = 1, 0);
     case OPT_ATTN_KEEP: return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.attn_keep = (float)f, 0);
+    case OPT_WINDOW: return tool_parse_int(arg, 2, 100000, &v) ? -1 : (o->window = (int)v, 0);
     case OPT_THREADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->threads = (int)v, 0);
     case OPT_SEED:
         if (tool_parse_u64(arg, &o->cfg.seed)) return -1;
@@ -173,7 +186,7 @@ static int set_numeric(options *o, int opt, const char *arg) {
 
 static int set_choice(options *o, int opt, const char *arg) {
     switch (opt) {
-    case OPT_TASK: return strcmp(arg, "classify") ? -1 : 0;
+    case OPT_TASK: return task_of(arg) < 0 ? -1 : 0;
     case OPT_MODEL:
         if (!strcmp(arg, "dense")) return o->cfg.weights = SBT_WEIGHTS_DENSE, 0;
         if (!strcmp(arg, "sbt")) return o->cfg.weights = SBT_WEIGHTS_SBT, 0;
@@ -185,6 +198,8 @@ static int set_choice(options *o, int opt, const char *arg) {
     case OPT_ATTN:
         if (!strcmp(arg, "full")) return o->cfg.attention = SBT_ATTN_FULL, 0;
         if (!strcmp(arg, "qkv-mask")) return o->cfg.attention = SBT_ATTN_QKV_MASK, 0;
+        if (!strcmp(arg, "step-t")) return o->cfg.attention = SBT_ATTN_STEP_T, 0;
+        if (!strcmp(arg, "self")) return o->cfg.attention = SBT_ATTN_SELF, 0;
         return -1;
     case OPT_NORM:
         if (!strcmp(arg, "batch")) return o->cfg.norm = SBT_NORM_BATCH, 0;
@@ -203,11 +218,24 @@ static int set_choice(options *o, int opt, const char *arg) {
     return -1;
 }
 
+/* The task's defaults apply before any other flag, wherever --task stands. */
+static sbt_task prescan_task(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--task") && i + 1 < argc && task_of(argv[i + 1]) >= 0)
+            return (sbt_task)task_of(argv[i + 1]);
+        if (!strncmp(a, "--task=", 7) && task_of(a + 7) >= 0) return (sbt_task)task_of(a + 7);
+    }
+    return SBT_TASK_CLASSIFY;
+}
+
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    o->cfg = sbt_config_default(SBT_TASK_CLASSIFY);
-    o->tc = sbt_train_config_default(SBT_TASK_CLASSIFY);
+    sbt_task task = prescan_task(argc, argv);
+    o->cfg = sbt_config_default(task);
+    o->tc = sbt_train_config_default(task);
+    o->window = 200;
     o->val_frac = 0.1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", LONG_OPTIONS, NULL)) != -1) {
@@ -264,11 +292,15 @@ static void format_duration(double s, char *buf, size_t cap) {
 static void on_epoch(const sbt_epoch_report *r, void *user) {
     progress_state *p = user;
     if (!p->enabled) return;
-    char eta[32];
+    char eta[32], val[64];
     format_duration(r->eta_seconds, eta, sizeof eta);
-    fprintf(stderr, "%sepoch %4d/%-4d  loss %.4f  val_acc %.4f  best %.4f@%d  lr %.2g  %.2fs/epoch  ETA %s%s",
-            p->tty ? "\r" : "", r->epoch, r->epochs, r->train_loss, r->val_accuracy, r->best_val_accuracy,
-            r->best_epoch, r->lr, r->seconds, eta, p->tty ? "\033[K" : "\n");
+    if (isnan(r->val_accuracy)) /* regression: the validation MSE is what selects */
+        snprintf(val, sizeof val, "val_mse %.4f  best@%d", r->val_loss, r->best_epoch);
+    else
+        snprintf(val, sizeof val, "val_acc %.4f  best %.4f@%d", r->val_accuracy, r->best_val_accuracy,
+                 r->best_epoch);
+    fprintf(stderr, "%sepoch %4d/%-4d  loss %.4f  %s  lr %.2g  %.2fs/epoch  ETA %s%s", p->tty ? "\r" : "",
+            r->epoch, r->epochs, r->train_loss, val, r->lr, r->seconds, eta, p->tty ? "\033[K" : "\n");
     fflush(stderr);
 }
 
@@ -351,11 +383,62 @@ static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int b
     return TOOL_EXIT_OK;
 }
 
+/* Forecasting: one CSV holds the chronological train / validation / test splits. */
+static int run_forecast(const options *o, progress_state *progress) {
+    sbt_forecast_options fo = sbt_forecast_defaults();
+    fo.window = o->window;
+    sbt_forecast_data *d = NULL;
+    sbt_model *m = NULL;
+    sbt_trainer *t = NULL;
+    if (sbt_forecast_load(o->train_path, &fo, &d)) return tool_fail_lib(TOOL);
+    sbt_config cfg = o->cfg;
+    cfg.channels = cfg.outputs = d->series.channels;
+    cfg.max_len = o->window;
+    int rc = TOOL_EXIT_OK;
+    if (o->resume ? sbt_trainer_resume(o->resume, &m, &t)
+                  : (sbt_model_new(&cfg, &m) || sbt_trainer_new(m, &o->tc, &t)))
+        rc = tool_fail_lib(TOOL);
+    if (!rc && (m->cfg.channels != d->series.channels || m->cfg.max_len != o->window)) {
+        fprintf(stderr,
+                "%s: error: the model takes %d channels and windows of %d; the data has %d and --window %d\n",
+                TOOL, m->cfg.channels, m->cfg.max_len, d->series.channels, o->window);
+        rc = TOOL_EXIT_RUNTIME;
+    }
+    sbt_examples train = sbt_examples_of_forecast(d, SBT_FC_TRAIN),
+                 val = sbt_examples_of_forecast(d, SBT_FC_VAL);
+    if (!rc && sbt_trainer_fit_examples(t, &train, &val, o->checkpoint, on_epoch, progress))
+        rc = tool_fail_lib(TOOL);
+    if (progress->enabled && progress->tty) fputc('\n', stderr);
+    if (!rc) {
+        memcpy(sbt_model_data(m, "data.mean"), d->mean, (size_t)d->series.channels * sizeof(float));
+        memcpy(sbt_model_data(m, "data.std"), d->std, (size_t)d->series.channels * sizeof(float));
+        rc = finish(o, m, NULL, sbt_trainer_best_epoch(t));
+    }
+    sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
+    sbt_eval e;
+    sbt_forecast_metrics base;
+    if (!rc && (sbt_model_evaluate(m, &test, NULL, &e) || sbt_forecast_persistence(d, SBT_FC_TEST, &base)))
+        rc = tool_fail_lib(TOOL);
+    if (!rc)
+        printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows\n"
+               "persistence baseline: MSE %.4f MAE %.4f (standardised)\n",
+               e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
+               base.mse, base.mae);
+    sbt_trainer_free(t);
+    sbt_model_free(m);
+    sbt_forecast_free(d);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     if (o.threads) sbt_set_threads(o.threads);
+    if (o.cfg.task == SBT_TASK_FORECAST) {
+        progress_state fp = {isatty(STDERR_FILENO), !o.quiet && (o.progress || isatty(STDERR_FILENO))};
+        return run_forecast(&o, &fp);
+    }
     sbt_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
     sbt_model *m = NULL;
     sbt_trainer *t = NULL;
