@@ -28,7 +28,11 @@ sbt_status sbt_fwd_softmax(sbt_graph *g, sbt_node *n) {
             y[c] = xr[c] + (mr ? mr[mask_cols ? c : 0] : 0.0f);
             mx = y[c] > mx ? y[c] : mx;
         }
-        for (int64_t c = 0; c < cols; c++) sum += (y[c] = expf(y[c] - mx));
+        /* blocked entries (mask -1e9) would take libm's slow underflow path: write 0 */
+        for (int64_t c = 0; c < cols; c++) {
+            float z = y[c] - mx;
+            sum += (y[c] = z < -88.0f ? 0.0f : expf(z));
+        }
         float inv = 1.0f / sum;
         for (int64_t c = 0; c < cols; c++) y[c] *= inv;
     }
