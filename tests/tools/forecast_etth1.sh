@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# End to end on real data: a Step-T forecaster trained by sbt-train on ETTh1 must beat
+# the persistence baseline ("row t = row t-1") on the test split, and sbt-eval must
+# report the same test MSE as sbt-train.
+# Usage: forecast_etth1.sh TOOLS_DIR DATA_DIR
+set -u
+tools=$1
+data=${SBT_DATA:-$2}
+csv=$data/forecasting/ETTh1/ETTh1.csv
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1" >&2; failed=$((failed + 1)); fi; }
+
+if [ ! -f "$csv" ]; then
+  echo "ETTh1 not found under $data (set SBT_DATA)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# A shorter window than the paper's 200 keeps this test to a few minutes.
+"$tools/sbt-train" --task forecast --train "$csv" --window 96 --epochs 12 --seed 0 --progress \
+  -o "$tmp/etth1.sbtm" >"$tmp/train.out" 2>"$tmp/train.err"
+rc=$?
+cat "$tmp/train.out"
+tail -3 "$tmp/train.err"
+check "sbt-train --task forecast exits 0" '[ $rc -eq 0 ]'
+"$tools/sbt-eval" "$tmp/etth1.sbtm" --test "$csv" --json >"$tmp/eval.json"
+check "sbt-eval exits 0" '[ $? -eq 0 ]'
+read -r mse base < <(/usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["mse"], j["persistence_mse"])' "$tmp/eval.json")
+echo "test MSE $mse, persistence $base"
+check "beats persistence" "awk -v m='$mse' -v b='$base' 'BEGIN { exit !(m < b) }'"
+train_mse=$(sed -n 's/^test MSE \([0-9.]*\).*/\1/p' "$tmp/train.out")
+check "sbt-eval agrees with sbt-train" "awk -v a='$train_mse' -v b='$mse' 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
