@@ -2,8 +2,9 @@
  * text files), NASA MSL/SMAP (telemanom arrays + labeled_anomalies.csv), labelled CSV tables.
  *
  * The .npy reading itself is in npy.c. Text files (SMD rows, SMD labels, the NASA label CSV)
- * go through a small gzip line reader; csv_reader.c has the same reader but keeps it static,
- * and its sbt_csv_read cannot be reused here because SMD text files have no header row and
+ * go through the internal gzip line reader (line_reader.c, shared with csv_reader.c), with
+ * the options this file always had: no BOM stripping, lines capped below INT_MAX bytes.
+ * sbt_csv_read itself cannot be reused here because SMD text files have no header row and
  * the NASA CSV quotes commas inside its fields.
  */
 #include <ctype.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "line_reader.h"
 #include "sbt/anomaly.h"
 
 /* ---- series ---------------------------------------------------------------------- */
@@ -159,70 +161,13 @@ sbt_status sbt_series_from_table(const sbt_table *t, const char *label_column, s
     return SBT_OK;
 }
 
-/* ---- text lines (a copy of csv_reader.c's static reader) ---------------------------- */
-
-typedef struct {
-    gzFile f;
-    const char *path;
-    char *buf;
-    size_t cap, len;
-    int line;
-} text_reader;
-
-static sbt_status text_open(text_reader *r, const char *path) {
-    memset(r, 0, sizeof *r);
-    r->path = path;
-    errno = 0;
-    r->f = gzopen(path, "rb");
-    if (!r->f)
-        return sbt_fail(SBT_ERR_IO, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-    gzbuffer(r->f, 1 << 17);
-    return SBT_OK;
-}
-
-static void text_close(text_reader *r) {
-    if (r->f) gzclose(r->f);
-    free(r->buf);
-}
-
-/* The next line without CR/LF in r->buf; *got = 0 at the end of the file. */
-static sbt_status text_next(text_reader *r, int *got) {
-    r->len = 0;
-    *got = 0;
-    for (;;) {
-        if (r->cap - r->len < 2) {
-            size_t cap = r->cap ? 2 * r->cap : 4096;
-            char *b = cap > (size_t)INT_MAX ? NULL : realloc(r->buf, cap);
-            if (!b) return sbt_fail(SBT_ERR_NOMEM, "%s:%d: out of memory for a line", r->path, r->line + 1);
-            r->buf = b;
-            r->cap = cap;
-        }
-        if (!gzgets(r->f, r->buf + r->len, (int)(r->cap - r->len))) {
-            int err = Z_OK;
-            const char *msg = gzerror(r->f, &err);
-            if (err != Z_OK && err != Z_STREAM_END)
-                return sbt_fail(SBT_ERR_IO, "%s: read error after line %d: %s", r->path, r->line,
-                                err == Z_ERRNO ? strerror(errno) : msg);
-            break;
-        }
-        r->len += strlen(r->buf + r->len);
-        if (r->len > 0 && r->buf[r->len - 1] == '\n') break;
-    }
-    if (r->len == 0) return SBT_OK;
-    r->line++;
-    while (r->len > 0 && (r->buf[r->len - 1] == '\n' || r->buf[r->len - 1] == '\r')) r->len--;
-    r->buf[r->len] = '\0';
-    *got = 1;
-    return SBT_OK;
-}
-
 static int blank(const char *p) {
     while (isspace((unsigned char)*p)) p++;
     return !*p;
 }
 
 /* One row of comma-separated finite numbers into dst (exactly cols of them). */
-static sbt_status parse_number_row(const text_reader *r, char *line, float *dst, int cols) {
+static sbt_status parse_number_row(const sbt__line_reader *r, char *line, float *dst, int cols) {
     char *p = line;
     for (int c = 0; c < cols; c++) {
         char *end = NULL;
@@ -251,13 +196,13 @@ static int count_fields(const char *line) {
 
 /* A headerless numeric text file: one comma-separated row per step (the official SMD
  * format). Blank lines are skipped. */
-static sbt_status read_text_rows(text_reader *r, sbt_series **out) {
+static sbt_status read_text_rows(sbt__line_reader *r, sbt_series **out) {
     int cols = 0;
     int64_t rows = 0, cap = 0;
     float *v = NULL;
     sbt_status st = SBT_OK;
     for (int got = 1; st == SBT_OK;) {
-        if ((st = text_next(r, &got)) != SBT_OK || !got) break;
+        if ((st = sbt__line_reader_next(r, &got)) != SBT_OK || !got) break;
         if (blank(r->buf)) continue;
         if (!cols) cols = count_fields(r->buf);
         if (rows == cap) {
@@ -290,10 +235,10 @@ static sbt_status read_text_rows(text_reader *r, sbt_series **out) {
 
 static sbt_status read_text_series(const char *path, sbt_series **out) {
     *out = NULL;
-    text_reader r;
-    sbt_status st = text_open(&r, path);
+    sbt__line_reader r;
+    sbt_status st = sbt__line_reader_open(&r, path, SBT__LINE_INT_MAX_BUF);
     if (st == SBT_OK) st = read_text_rows(&r, out);
-    text_close(&r);
+    sbt__line_reader_close(&r);
     return st;
 }
 
@@ -620,12 +565,12 @@ static sbt_status nasa_row_parse(nasa_csv *t, char **f, const int *idx, int line
 static sbt_status nasa_csv_load(const char *path, nasa_csv *t) {
     memset(t, 0, sizeof *t);
     t->path = path;
-    text_reader r;
-    sbt_status st = text_open(&r, path);
+    sbt__line_reader r;
+    sbt_status st = sbt__line_reader_open(&r, path, SBT__LINE_INT_MAX_BUF);
     int idx[N_NASA_COLS], nf = 0, have_header = 0;
     char *f[32];
     for (int got = 1; st == SBT_OK;) {
-        if ((st = text_next(&r, &got)) != SBT_OK || !got) break;
+        if ((st = sbt__line_reader_next(&r, &got)) != SBT_OK || !got) break;
         if (blank(r.buf)) continue;
         int n = split_quoted(r.buf, f, 32);
         if (n < 0) {
@@ -641,7 +586,7 @@ static sbt_status nasa_csv_load(const char *path, nasa_csv *t) {
         }
     }
     if (st == SBT_OK && t->n == 0) st = sbt_fail(SBT_ERR_PARSE, "%s: no channel rows", path);
-    text_close(&r);
+    sbt__line_reader_close(&r);
     if (st != SBT_OK) nasa_csv_free(t);
     return st;
 }

@@ -17,92 +17,11 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "interpolate.h"
+#include "line_reader.h"
 #include "sbt/data.h"
 
-/* ---- line reading (the same reader as ts_reader.c) ------------------------------ */
-
-typedef struct {
-    gzFile f;
-    const char *path;
-    char *buf;
-    size_t cap, len;
-    int line; /* number of the line in buf, 1-based */
-} line_reader;
-
-static sbt_status reader_open(line_reader *r, const char *path) {
-    memset(r, 0, sizeof *r);
-    r->path = path;
-    errno = 0;
-    r->f = gzopen(path, "rb");
-    if (!r->f)
-        return sbt_fail(SBT_ERR_IO, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-    gzbuffer(r->f, 1 << 17);
-    return SBT_OK;
-}
-
-static void reader_close(line_reader *r) {
-    if (r->f) gzclose(r->f);
-    free(r->buf);
-}
-
-/* Reads the next line of any length into r->buf without its CR/LF; *got = 0 at end. */
-static sbt_status reader_next(line_reader *r, int *got) {
-    r->len = 0;
-    *got = 0;
-    for (;;) {
-        if (r->cap - r->len < 2) {
-            size_t cap = r->cap ? 2 * r->cap : 4096;
-            char *b = realloc(r->buf, cap);
-            if (!b) return sbt_fail(SBT_ERR_NOMEM, "%s:%d: out of memory for a line", r->path, r->line + 1);
-            r->buf = b;
-            r->cap = cap;
-        }
-        size_t room = r->cap - r->len;
-        if (room > INT_MAX) room = INT_MAX;
-        if (!gzgets(r->f, r->buf + r->len, (int)room)) {
-            int err = Z_OK;
-            const char *msg = gzerror(r->f, &err);
-            size_t plen = strlen(r->path); /* zlib prefixes its message with the path */
-            if (strncmp(msg, r->path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0) msg += plen + 2;
-            if (err != Z_OK && err != Z_STREAM_END)
-                return sbt_fail(SBT_ERR_IO, "%s: read error after line %d: %s", r->path, r->line,
-                                err == Z_ERRNO ? strerror(errno) : msg);
-            break;
-        }
-        r->len += strlen(r->buf + r->len);
-        if (r->len > 0 && r->buf[r->len - 1] == '\n') break;
-    }
-    if (r->len == 0) return SBT_OK;
-    r->line++;
-    while (r->len > 0 && (r->buf[r->len - 1] == '\n' || r->buf[r->len - 1] == '\r')) r->len--;
-    r->buf[r->len] = '\0';
-    if (r->line == 1 && r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
-        memmove(r->buf, r->buf + 3, r->len - 2);
-        r->len -= 3;
-    }
-    *got = 1;
-    return SBT_OK;
-}
-
 /* ---- helpers ------------------------------------------------------------------- */
-
-/* Linear interpolation of the NaNs in v[0], v[stride], ... (n values), constant at the
- * ends. Returns -1 when no value is known. */
-static int fill_missing(float *v, int n, size_t stride) {
-    int prev = -1;
-    for (int i = 0; i < n; i++) {
-        float vi = v[(size_t)i * stride];
-        if (isnan(vi)) continue;
-        for (int j = prev + 1; j < i; j++) {
-            float a = prev < 0 ? vi : v[(size_t)prev * stride];
-            v[(size_t)j * stride] = prev < 0 ? vi : a + (vi - a) * (float)(j - prev) / (float)(i - prev);
-        }
-        prev = i;
-    }
-    if (prev < 0) return -1;
-    for (int j = prev + 1; j < n; j++) v[(size_t)j * stride] = v[(size_t)prev * stride];
-    return 0;
-}
 
 static int count_char(const char *p, char c) {
     int n = 0;
@@ -240,11 +159,11 @@ static sbt_status parse_row(csv_state *s, sbt_table *t, char *line, int lineno) 
     return SBT_OK;
 }
 
-static sbt_status read_table(csv_state *s, sbt_table *t, line_reader *r, const char *skip_column) {
+static sbt_status read_table(csv_state *s, sbt_table *t, sbt__line_reader *r, const char *skip_column) {
     int have_header = 0;
     for (;;) {
         int got = 0;
-        sbt_status st = reader_next(r, &got);
+        sbt_status st = sbt__line_reader_next(r, &got);
         if (st != SBT_OK) return st;
         if (!got) break;
         const char *p = r->buf;
@@ -260,7 +179,7 @@ static sbt_status read_table(csv_state *s, sbt_table *t, line_reader *r, const c
     if (!have_header) return sbt_fail(SBT_ERR_PARSE, "%s: empty file (no header row)", s->path);
     if (t->rows == 0) return sbt_fail(SBT_ERR_PARSE, "%s: no data rows after the header", s->path);
     for (int j = 0; j < t->cols; j++)
-        if (fill_missing(t->values + j, t->rows, (size_t)t->cols) < 0)
+        if (sbt__fill_missing(t->values + j, t->rows, (size_t)t->cols) < 0)
             return sbt_fail(SBT_ERR_PARSE, "%s: column '%s' has no values (all missing)", s->path,
                             t->col_names[j]);
     return SBT_OK;
@@ -268,13 +187,13 @@ static sbt_status read_table(csv_state *s, sbt_table *t, line_reader *r, const c
 
 sbt_status sbt_csv_read(const char *path, const char *skip_column, sbt_table **out) {
     *out = NULL;
-    line_reader r;
-    sbt_status st = reader_open(&r, path);
+    sbt__line_reader r;
+    sbt_status st = sbt__line_reader_open(&r, path, SBT__LINE_DEFAULT);
     if (st != SBT_OK) return st;
     sbt_table *t = calloc(1, sizeof *t);
     csv_state s = {.path = path, .skip = -1};
     st = t ? read_table(&s, t, &r, skip_column) : sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", path);
-    reader_close(&r);
+    sbt__line_reader_close(&r);
     free(s.fields);
     free(s.names);
     if (st != SBT_OK) {

@@ -21,92 +21,9 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "interpolate.h"
+#include "line_reader.h"
 #include "sbt/data.h"
-
-/* ---- line reading -------------------------------------------------------------- */
-
-typedef struct {
-    gzFile f;
-    const char *path;
-    char *buf;
-    size_t cap, len;
-    int line; /* number of the line in buf, 1-based */
-} line_reader;
-
-static sbt_status reader_open(line_reader *r, const char *path) {
-    memset(r, 0, sizeof *r);
-    r->path = path;
-    errno = 0;
-    r->f = gzopen(path, "rb");
-    if (!r->f)
-        return sbt_fail(SBT_ERR_IO, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-    gzbuffer(r->f, 1 << 17);
-    return SBT_OK;
-}
-
-static void reader_close(line_reader *r) {
-    if (r->f) gzclose(r->f);
-    free(r->buf);
-}
-
-/* Reads the next line of any length into r->buf without its CR/LF; *got = 0 at end. */
-static sbt_status reader_next(line_reader *r, int *got) {
-    r->len = 0;
-    *got = 0;
-    for (;;) {
-        if (r->cap - r->len < 2) {
-            size_t cap = r->cap ? 2 * r->cap : 4096;
-            char *b = realloc(r->buf, cap);
-            if (!b) return sbt_fail(SBT_ERR_NOMEM, "%s:%d: out of memory for a line", r->path, r->line + 1);
-            r->buf = b;
-            r->cap = cap;
-        }
-        size_t room = r->cap - r->len;
-        if (room > INT_MAX) room = INT_MAX;
-        if (!gzgets(r->f, r->buf + r->len, (int)room)) {
-            int err = Z_OK;
-            const char *msg = gzerror(r->f, &err);
-            size_t plen = strlen(r->path); /* zlib prefixes its message with the path */
-            if (strncmp(msg, r->path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0) msg += plen + 2;
-            if (err != Z_OK && err != Z_STREAM_END)
-                return sbt_fail(SBT_ERR_IO, "%s: read error after line %d: %s", r->path, r->line,
-                                err == Z_ERRNO ? strerror(errno) : msg);
-            break;
-        }
-        r->len += strlen(r->buf + r->len);
-        if (r->len > 0 && r->buf[r->len - 1] == '\n') break;
-    }
-    if (r->len == 0) return SBT_OK;
-    r->line++;
-    while (r->len > 0 && (r->buf[r->len - 1] == '\n' || r->buf[r->len - 1] == '\r')) r->len--;
-    r->buf[r->len] = '\0';
-    if (r->line == 1 && r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
-        memmove(r->buf, r->buf + 3, r->len - 2);
-        r->len -= 3;
-    }
-    *got = 1;
-    return SBT_OK;
-}
-
-/* ---- missing values ------------------------------------------------------------ */
-
-/* Fills NaNs in v[0..n) by linear interpolation between the nearest known values and by
- * constant extension at the ends. Returns 0, or -1 when no value is known at all. */
-static int fill_missing(float *v, int n) {
-    int prev = -1;
-    for (int i = 0; i < n; i++) {
-        if (isnan(v[i])) continue;
-        if (prev < 0)
-            for (int j = 0; j < i; j++) v[j] = v[i];
-        else
-            for (int j = prev + 1; j < i; j++)
-                v[j] = v[prev] + (v[i] - v[prev]) * (float)(j - prev) / (float)(i - prev);
-        prev = i;
-    }
-    if (prev < 0) return -1;
-    for (int j = prev + 1; j < n; j++) v[j] = v[prev];
-    return 0;
-}
 
 /* ---- parser state -------------------------------------------------------------- */
 
@@ -385,7 +302,7 @@ static sbt_status parse_dimensions(ts_state *s, int line, char *text, int ndims,
         if (st == SBT_OK) st = check_length(s, line, d, count, d == 1 ? count : *len);
         if (st != SBT_OK) return st;
         if (d == 1) *len = count;
-        if (fill_missing(s->vals + s->n_vals - count, count) < 0)
+        if (sbt__fill_missing(s->vals + s->n_vals - count, count, 1) < 0)
             return sbt_fail(SBT_ERR_PARSE, "%s:%d: dimension %d has no values (all missing)", s->path, line,
                             d);
         p = end + 1;
@@ -534,10 +451,10 @@ static sbt_status data_line(ts_state *s, pending_case *pc, const char *text, siz
     return pending_append(pc, s->path, text, n, line);
 }
 
-static sbt_status read_lines(ts_state *s, line_reader *r, pending_case *pc) {
+static sbt_status read_lines(ts_state *s, sbt__line_reader *r, pending_case *pc) {
     for (;;) {
         int got = 0;
-        sbt_status st = reader_next(r, &got);
+        sbt_status st = sbt__line_reader_next(r, &got);
         if (st != SBT_OK || !got) return st;
         char *t = r->buf, *e = r->buf + r->len;
         while (t < e && isspace((unsigned char)*t)) t++;
@@ -572,8 +489,8 @@ sbt_status sbt_ts_read(const char *path, const sbt_dataset *label_ref, sbt_datas
     *out = NULL;
     if (label_ref && label_ref->n_classes < 1)
         return sbt_fail(SBT_ERR_ARG, "%s: the label reference dataset has no classes", path);
-    line_reader r;
-    sbt_status st = reader_open(&r, path);
+    sbt__line_reader r;
+    sbt_status st = sbt__line_reader_open(&r, path, SBT__LINE_DEFAULT);
     if (st != SBT_OK) return st;
     ts_state s;
     memset(&s, 0, sizeof s);
@@ -585,7 +502,7 @@ sbt_status sbt_ts_read(const char *path, const sbt_dataset *label_ref, sbt_datas
     if (st == SBT_OK) st = finish(&s, &pc, r.line);
     if (st == SBT_OK) st = build_dataset(&s, out);
     free(pc.buf);
-    reader_close(&r);
+    sbt__line_reader_close(&r);
     state_free(&s);
     return st;
 }
