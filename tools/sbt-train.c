@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sbt/anomaly.h"
 #include "sbt/data.h"
+#include "sbt/forecast.h"
 #include "sbt/model.h"
 #include "sbt/rng.h"
 #include "sbt/runtime.h"
@@ -17,7 +19,8 @@
 static const char *const TOOL = "sbt-train";
 
 static void usage(void) {
-    printf("Usage: %s --task classify --model dense|sbt (--train FILE.ts [--test FILE.ts] | --synthetic)\n"
+    printf("Usage: %s --task classify|forecast|anomaly --model dense|sbt (--train FILE.ts [--test FILE.ts] | "
+           "--synthetic)\n"
            "                 -o MODEL.sbtm [options]\n"
            "Train a transformer encoder and write it to MODEL.sbtm. The test file, if given, is read\n"
            "before training (to fail early on bad input) and evaluated only after it; it is never used\n"
@@ -30,7 +33,13 @@ static void usage(void) {
            "Model (defaults: the paper's classifier):\n"
            "  --task classify|forecast  the task (classify); forecast: --train FILE.csv with a date\n"
            "                        column, split by date (train/validation/test), last step predicted\n"
-           "  --window W            forecast: steps per window (200)\n"
+           "  --task anomaly        --train DIR (SMD: train/ test/ test_label/; NASA MSL|SMAP: train/ test/\n"
+           "                        with ../SMAP_MSL/labeled_anomalies.csv) --entity NAME: the model\n"
+           "                        predicts each step from the steps before it; score = its MSE;\n"
+           "                        thresholds (POT, quantile) from train + validation scores only;\n"
+           "                        precision/recall/F1 with and without point adjustment, AUC-PR\n"
+           "  --entity NAME         anomaly: SMD machine or NASA channel   --labels CSV  NASA label file\n"
+           "  --window W            forecast/anomaly: steps per window (200; NASA 50)\n"
            "  --model dense|sbt     dense float weights, or Biprop sparse binary weights (dense)\n"
            "  --keep K              sbt: fraction of weights kept per layer, sparsity = 1 - K (0.5)\n"
            "  --alpha layer|row     sbt: one scale per layer or per output row (layer)\n"
@@ -64,7 +73,8 @@ static void usage(void) {
 
 typedef struct {
     const char *train_path, *test_path, *output, *checkpoint, *resume;
-    int synthetic, progress, quiet, threads, keep_given, window;
+    int synthetic, progress, quiet, threads, keep_given, window, d_model_given;
+    const char *entity, *labels;
     double val_frac;
     sbt_config cfg;
     sbt_train_config tc;
@@ -102,7 +112,9 @@ enum {
     OPT_TRAIN_BIAS,
     OPT_ATTN,
     OPT_ATTN_KEEP,
-    OPT_WINDOW
+    OPT_WINDOW,
+    OPT_ENTITY,
+    OPT_LABELS
 };
 
 static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
@@ -137,6 +149,8 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"attn", required_argument, 0, OPT_ATTN},
                                              {"attn-keep", required_argument, 0, OPT_ATTN_KEEP},
                                              {"window", required_argument, 0, OPT_WINDOW},
+                                             {"entity", required_argument, 0, OPT_ENTITY},
+                                             {"labels", required_argument, 0, OPT_LABELS},
                                              {"output", required_argument, 0, 'o'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
@@ -145,6 +159,7 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
 static int task_of(const char *name) {
     if (!strcmp(name, "classify")) return SBT_TASK_CLASSIFY;
     if (!strcmp(name, "forecast")) return SBT_TASK_FORECAST;
+    if (!strcmp(name, "anomaly")) return SBT_TASK_ANOMALY;
     return -1;
 }
 
@@ -159,7 +174,8 @@ static int set_numeric(options *o, int opt, const char *arg) {
     long v;
     double f;
     switch (opt) {
-    case OPT_D: return tool_parse_int(arg, 1, 65536, &v) ? -1 : (o->cfg.d_model = (int)v, 0);
+    case OPT_D:
+        return tool_parse_int(arg, 1, 65536, &v) ? -1 : (o->cfg.d_model = (int)v, o->d_model_given = 1, 0);
     case OPT_HEADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->cfg.heads = (int)v, 0);
     case OPT_LAYERS: return tool_parse_int(arg, 0, 64, &v) ? -1 : (o->cfg.layers = (int)v, 0);
     case OPT_FFN: return tool_parse_int(arg, 1, 1 << 20, &v) ? -1 : (o->cfg.d_ff = (int)v, 0);
@@ -235,7 +251,7 @@ static int parse_args(int argc, char **argv, options *o) {
     sbt_task task = prescan_task(argc, argv);
     o->cfg = sbt_config_default(task);
     o->tc = sbt_train_config_default(task);
-    o->window = 200;
+    o->window = 0; /* task default: 200, 50 for NASA anomaly data */
     o->val_frac = 0.1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", LONG_OPTIONS, NULL)) != -1) {
@@ -251,6 +267,8 @@ static int parse_args(int argc, char **argv, options *o) {
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_TRAIN_BIAS: o->cfg.train_bias = 1; break;
+        case OPT_ENTITY: o->entity = optarg; break;
+        case OPT_LABELS: o->labels = optarg; break;
         case OPT_ALPHA:
         case OPT_ATTN:
         case OPT_TASK:
@@ -383,25 +401,90 @@ static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int b
     return TOOL_EXIT_OK;
 }
 
-/* Forecasting: one CSV holds the chronological train / validation / test splits. */
-static int run_forecast(const options *o, progress_state *progress) {
-    sbt_forecast_options fo = sbt_forecast_defaults();
-    fo.window = o->window;
+/* Anomaly data: an SMD folder (train/, test/, test_label/) or a NASA MSL/SMAP folder
+ * (train/, test/, labels in ../SMAP_MSL/labeled_anomalies.csv unless --labels). */
+static int load_anomaly(const options *o, int *window, sbt_forecast_data **d) {
+    sbt_series *train = NULL, *test = NULL;
+    char probe[4096], labels[4096], spacecraft[64];
+    snprintf(probe, sizeof probe, "%s/test_label", o->train_path);
+    int smd = access(probe, F_OK) == 0;
+    sbt_status st;
+    if (smd) {
+        st = sbt_smd_read(o->train_path, o->entity, &train, &test);
+    } else {
+        const char *base = strrchr(o->train_path, '/');
+        snprintf(spacecraft, sizeof spacecraft, "%s", base && base[1] ? base + 1 : o->train_path);
+        snprintf(labels, sizeof labels, "%s/../SMAP_MSL/labeled_anomalies.csv", o->train_path);
+        st = sbt_nasa_read(o->train_path, o->labels ? o->labels : labels, spacecraft, o->entity, &train,
+                           &test);
+    }
+    if (!*window) *window = smd ? 200 : 50; /* the paper's windows */
+    if (!st) st = sbt_anomaly_windows(train, test, *window, 0.1, d);
+    sbt_series_free(train);
+    sbt_series_free(test);
+    return st ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
+}
+
+static void print_detection(const char *name, const sbt_anomaly_result *r) {
+    printf("%-8s threshold %.5g: precision %.4f recall %.4f F1 %.4f | point-adjusted: precision %.4f recall "
+           "%.4f F1 "
+           "%.4f\n",
+           name, r->threshold, r->raw.precision, r->raw.recall, r->raw.f1, r->point_adjusted.precision,
+           r->point_adjusted.recall, r->point_adjusted.f1);
+}
+
+static int report_windows(const options *o, sbt_model *m, const sbt_forecast_data *d) {
+    if (m->cfg.task == SBT_TASK_ANOMALY) {
+        sbt_anomaly_options ao = sbt_anomaly_defaults();
+        sbt_anomaly_report r;
+        if (sbt_anomaly_evaluate(m, d, &ao, &r)) return tool_fail_lib(TOOL);
+        printf("test: %lld steps, %lld anomalous; AUC-PR %.4f\n", (long long)r.test_steps,
+               (long long)r.test_anomalies, r.auc_pr);
+        print_detection("POT", &r.pot);
+        print_detection("quantile", &r.quantile);
+        return TOOL_EXIT_OK;
+    }
+    (void)o;
+    sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
+    sbt_eval e;
+    sbt_forecast_metrics base;
+    if (sbt_model_evaluate(m, &test, NULL, &e) || sbt_forecast_persistence(d, SBT_FC_TEST, &base))
+        return tool_fail_lib(TOOL);
+    printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows\n"
+           "persistence baseline: MSE %.4f MAE %.4f (standardised)\n",
+           e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
+           base.mse, base.mae);
+    return TOOL_EXIT_OK;
+}
+
+/* Forecasting and anomaly detection: one series with chronological train / validation /
+ * test splits, one window per target step, the last step predicted. */
+static int run_windows(const options *o, progress_state *progress) {
     sbt_forecast_data *d = NULL;
     sbt_model *m = NULL;
     sbt_trainer *t = NULL;
-    if (sbt_forecast_load(o->train_path, &fo, &d)) return tool_fail_lib(TOOL);
+    int window = o->window, rc;
+    if (o->cfg.task == SBT_TASK_ANOMALY) {
+        rc = load_anomaly(o, &window, &d);
+    } else {
+        sbt_forecast_options fo = sbt_forecast_defaults();
+        fo.window = window ? window : 200;
+        window = fo.window;
+        rc = sbt_forecast_load(o->train_path, &fo, &d) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
+    }
+    if (rc) return rc;
     sbt_config cfg = o->cfg;
     cfg.channels = cfg.outputs = d->series.channels;
-    cfg.max_len = o->window;
-    int rc = TOOL_EXIT_OK;
+    cfg.max_len = window;
+    if (!o->d_model_given && cfg.task == SBT_TASK_ANOMALY) /* the paper: d = 2 C, a multiple of heads */
+        cfg.d_model = (2 * cfg.channels + cfg.heads - 1) / cfg.heads * cfg.heads;
     if (o->resume ? sbt_trainer_resume(o->resume, &m, &t)
                   : (sbt_model_new(&cfg, &m) || sbt_trainer_new(m, &o->tc, &t)))
         rc = tool_fail_lib(TOOL);
-    if (!rc && (m->cfg.channels != d->series.channels || m->cfg.max_len != o->window)) {
+    if (!rc && (m->cfg.channels != d->series.channels || m->cfg.max_len != window)) {
         fprintf(stderr,
-                "%s: error: the model takes %d channels and windows of %d; the data has %d and --window %d\n",
-                TOOL, m->cfg.channels, m->cfg.max_len, d->series.channels, o->window);
+                "%s: error: the model takes %d channels and windows of %d; the data has %d and window %d\n",
+                TOOL, m->cfg.channels, m->cfg.max_len, d->series.channels, window);
         rc = TOOL_EXIT_RUNTIME;
     }
     sbt_examples train = sbt_examples_of_forecast(d, SBT_FC_TRAIN),
@@ -414,16 +497,7 @@ static int run_forecast(const options *o, progress_state *progress) {
         memcpy(sbt_model_data(m, "data.std"), d->std, (size_t)d->series.channels * sizeof(float));
         rc = finish(o, m, NULL, sbt_trainer_best_epoch(t));
     }
-    sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
-    sbt_eval e;
-    sbt_forecast_metrics base;
-    if (!rc && (sbt_model_evaluate(m, &test, NULL, &e) || sbt_forecast_persistence(d, SBT_FC_TEST, &base)))
-        rc = tool_fail_lib(TOOL);
-    if (!rc)
-        printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows\n"
-               "persistence baseline: MSE %.4f MAE %.4f (standardised)\n",
-               e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
-               base.mse, base.mae);
+    if (!rc) rc = report_windows(o, m, d);
     sbt_trainer_free(t);
     sbt_model_free(m);
     sbt_forecast_free(d);
@@ -435,9 +509,9 @@ int main(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     if (o.threads) sbt_set_threads(o.threads);
-    if (o.cfg.task == SBT_TASK_FORECAST) {
+    if (o.cfg.task != SBT_TASK_CLASSIFY) {
         progress_state fp = {isatty(STDERR_FILENO), !o.quiet && (o.progress || isatty(STDERR_FILENO))};
-        return run_forecast(&o, &fp);
+        return run_windows(&o, &fp);
     }
     sbt_dataset *all = NULL, *test = NULL, *train = NULL, *val = NULL;
     sbt_model *m = NULL;

@@ -288,10 +288,17 @@ sbt_status sbt_model_graph_feed(sbt_model_graph *mg, const sbt_examples *ex, con
 
 /* Adds one batch's outcome to the running metrics. */
 static void score_batch(sbt_model *m, sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count,
-                        int *pred, int64_t *correct, sbt_forecast_accum *acc) {
+                        int *pred, float *scores, int64_t *correct, sbt_forecast_accum *acc) {
     const float *out = sbt_graph_value(mg->graph, mg->output);
     int k = m->cfg.outputs;
     if (m->cfg.task != SBT_TASK_CLASSIFY) {
+        const float *target = sbt_graph_value(mg->graph, mg->target);
+        for (int b = 0; b < count && scores; b++) {
+            double sq = 0.0;
+            for (int c = 0; c < k; c++)
+                sq += (double)(out[b * k + c] - target[b * k + c]) * (out[b * k + c] - target[b * k + c]);
+            scores[idx[b]] = (float)(sq / k);
+        }
         sbt_forecast_accum_add(acc, out, sbt_graph_value(mg->graph, mg->target), count, k,
                                ex->series ? ex->series->std : NULL);
         return;
@@ -306,7 +313,7 @@ static void score_batch(sbt_model *m, sbt_model_graph *mg, const sbt_examples *e
 }
 
 /* Evaluates in batches of up to 64, with one extra graph for the remainder. */
-sbt_status sbt_model_evaluate(sbt_model *m, const sbt_examples *ex, int *pred, sbt_eval *out) {
+static sbt_status evaluate(sbt_model *m, const sbt_examples *ex, int *pred, float *scores, sbt_eval *out) {
     memset(out, 0, sizeof *out);
     if (ex->cases && ex->cases->y && ex->cases->n_classes > m->cfg.outputs)
         return sbt_fail(SBT_ERR_SHAPE, "data has %d classes, the model %d", ex->cases->n_classes,
@@ -327,7 +334,7 @@ sbt_status sbt_model_evaluate(sbt_model *m, const sbt_examples *ex, int *pred, s
         if (!st) st = sbt_model_graph_feed(mg, ex, idx, count);
         if (!st) st = sbt_graph_forward_until(mg->graph, 0, labelled ? mg->loss : mg->output);
         if (st) break;
-        score_batch(m, mg, ex, idx, count, pred, &correct, &acc);
+        score_batch(m, mg, ex, idx, count, pred, scores, &correct, &acc);
         if (labelled) loss_sum += (double)sbt_graph_value(mg->graph, mg->loss)[0] * count;
     }
     out->count = ex->count;
@@ -337,6 +344,17 @@ sbt_status sbt_model_evaluate(sbt_model *m, const sbt_examples *ex, int *pred, s
     sbt_model_graph_free(&full);
     sbt_model_graph_free(&rest);
     return st;
+}
+
+sbt_status sbt_model_evaluate(sbt_model *m, const sbt_examples *ex, int *pred, sbt_eval *out) {
+    return evaluate(m, ex, pred, NULL, out);
+}
+
+sbt_status sbt_model_scores(sbt_model *m, const sbt_examples *ex, float *scores) {
+    if (m->cfg.task == SBT_TASK_CLASSIFY)
+        return sbt_fail(SBT_ERR_ARG, "model: scores need a forecast or anomaly model");
+    sbt_eval e;
+    return evaluate(m, ex, NULL, scores, &e);
 }
 
 sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,

@@ -182,6 +182,42 @@ sbt_forecast_metrics sbt_forecast_accum_result(const sbt_forecast_accum *a);
  * the baseline every model has to beat. */
 sbt_status sbt_forecast_persistence(const sbt_forecast_data *d, int split, sbt_forecast_metrics *out);
 
+/* ---- anomaly detection on the same windows ------------------------------------------- */
+
+/* One series for anomaly detection: train then test rows, z-scored with the statistics
+ * of the training rows. Splits: train targets [w-1, fit) with fit = steps of train minus
+ * the last val_frac of them (chronological validation, never from test), validation
+ * targets [fit, train steps), test targets every test row (its windows reach back into
+ * the train rows, so every test step is scored). series.label holds the test labels at
+ * the test rows, 0 elsewhere. Free with sbt_forecast_free(). */
+sbt_status sbt_anomaly_windows(const sbt_series *train, const sbt_series *test, int window, double val_frac,
+                               sbt_forecast_data **out);
+
+typedef struct sbt_anomaly_options {
+    double pot_risk;  /* POT risk q (1e-4) */
+    double pot_level; /* POT initial threshold: this quantile of the calibration scores (0.98) */
+    double quantile;  /* the quantile threshold (0.99) */
+} sbt_anomaly_options;
+sbt_anomaly_options sbt_anomaly_defaults(void);
+
+typedef struct sbt_anomaly_result {
+    double threshold;
+    sbt_detection raw;            /* point-wise precision, recall, F1 */
+    sbt_detection point_adjusted; /* the common point adjustment (inflates scores: report both) */
+} sbt_anomaly_result;
+
+typedef struct sbt_anomaly_report {
+    int64_t test_steps, test_anomalies;
+    sbt_anomaly_result pot, quantile; /* thresholds fitted on train + validation scores only */
+    double auc_pr;                    /* threshold-free, on the test scores */
+} sbt_anomaly_report;
+
+struct sbt_model;
+/* Scores train, validation and test steps with the model, fits both thresholds on the
+ * train + validation scores, and measures the test steps against their labels. */
+sbt_status sbt_anomaly_evaluate(struct sbt_model *m, const sbt_forecast_data *d,
+                                const sbt_anomaly_options *opt, sbt_anomaly_report *out);
+
 #ifdef __cplusplus
 }
 #endif

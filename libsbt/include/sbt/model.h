@@ -188,6 +188,10 @@ typedef struct sbt_eval {
  * receives the argmax class of each example. */
 sbt_status sbt_model_evaluate(sbt_model *m, const sbt_examples *ex, int *pred, sbt_eval *out);
 
+/* Forecast and anomaly models: scores[i] = mean squared error over channels of the
+ * prediction of example i's last step (the anomaly score of that step). */
+sbt_status sbt_model_scores(sbt_model *m, const sbt_examples *ex, float *scores);
+
 /* Class predictions (argmax of logits) for every case of ds, and the accuracy if ds is
  * labelled (accuracy may be NULL). pred may be NULL. Runs in eval mode. */
 sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,
