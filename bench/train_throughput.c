@@ -33,9 +33,9 @@
 #include "sbt/train.h"
 
 typedef struct {
-    const char *name;  /* "JapaneseVowels" or "SyntheticSAD" */
+    const char *name; /* "JapaneseVowels" or "SyntheticSAD" */
     int d_model, heads, layers, d_ff, batch;
-    int epochs;        /* including the warm-up epoch */
+    int epochs; /* including the warm-up epoch */
 } workload;
 
 typedef struct {
@@ -94,7 +94,8 @@ static double sgemm_gmacs(double min_seconds) {
         a[i] = (float)((i * 7919u) % 1000u) / 1000.0f - 0.5f;
         b[i] = (float)((i * 104729u) % 1000u) / 1000.0f - 0.5f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
+                n); /* warm-up */
     int reps = 0;
     double t0 = now(CLOCK_MONOTONIC), t;
     do {
@@ -124,12 +125,14 @@ static void count_macs(sbt_model *m, int batch, int length, double *fwd, double 
     for (int i = 0; i < sbt_graph_count(mg.graph); i++) {
         const sbt_node *n = sbt_graph_node(mg.graph, i);
         if (n->op == SBT_OP_LINEAR) {
-            const sbt_node *x = sbt_graph_node(mg.graph, n->inputs[0]), *w = sbt_graph_node(mg.graph, n->inputs[1]);
+            const sbt_node *x = sbt_graph_node(mg.graph, n->inputs[0]),
+                           *w = sbt_graph_node(mg.graph, n->inputs[1]);
             double macs = (double)(x->size / w->shape[1]) * (double)w->shape[0] * (double)w->shape[1];
             *fwd += macs;
             *bwd += (x->grad ? macs : 0.0) + (w->grad ? macs : 0.0);
         } else if (n->op == SBT_OP_MATMUL) {
-            const sbt_node *a = sbt_graph_node(mg.graph, n->inputs[0]), *b = sbt_graph_node(mg.graph, n->inputs[1]);
+            const sbt_node *a = sbt_graph_node(mg.graph, n->inputs[0]),
+                           *b = sbt_graph_node(mg.graph, n->inputs[1]);
             double macs = (double)n->size * (double)matmul_k(n, a);
             *fwd += macs;
             *bwd += (a->grad ? macs : 0.0) + (b->grad ? macs : 0.0);
@@ -244,7 +247,8 @@ static sbt_dataset *load_workload(const options *o, const workload *w) {
     return ds;
 }
 
-static void run_workload(const options *o, const workload *w, const sbt_dataset *ds, int threads, int dumped) {
+static void run_workload(const options *o, const workload *w, const sbt_dataset *ds, int threads,
+                         int dumped) {
     sbt_config cfg = sbt_config_default(SBT_TASK_CLASSIFY);
     cfg.channels = ds->channels;
     cfg.outputs = ds->n_classes;
@@ -273,8 +277,10 @@ static void run_workload(const options *o, const workload *w, const sbt_dataset 
 
     sbt_set_threads(threads);
     double sgemm = sgemm_gmacs(o->sgemm_seconds);
-    fprintf(stderr, "%s, %d thread(s): %d cases x %d steps x %d channels, %d classes, %lld parameters; "
-            "sgemm %.1f GMAC/s\n", w->name, threads, ds->n, ds->length, ds->channels, ds->n_classes,
+    fprintf(stderr,
+            "%s, %d thread(s): %d cases x %d steps x %d channels, %d classes, %lld parameters; "
+            "sgemm %.1f GMAC/s\n",
+            w->name, threads, ds->n, ds->length, ds->channels, ds->n_classes,
             (long long)sbt_model_param_count(m), sgemm);
 
     sbt_trainer *t = NULL;
@@ -292,17 +298,18 @@ static void run_workload(const options *o, const workload *w, const sbt_dataset 
     }
     double wall = median(log.wall + 1, timed), cpu = median(log.cpu + 1, timed);
     double sps = ds->n / wall, macs = fwd + bwd;
-    printf("{\"kind\": \"train\", \"impl\": \"sbt\", \"workload\": \"%s\", \"threads\": %d, \"cases\": %d, "
-           "\"length\": %d, \"channels\": %d, \"classes\": %d, \"batch\": %d, \"d_model\": %d, \"heads\": %d, "
-           "\"layers\": %d, \"d_ff\": %d, \"params\": %lld, \"epochs_timed\": %d, "
-           "\"median_epoch_seconds\": %.6f, \"median_epoch_cpu_seconds\": %.6f, "
-           "\"samples_per_second\": %.3f, \"macs_per_sample_forward\": %.0f, "
-           "\"macs_per_sample_train\": %.0f, \"achieved_gmacs\": %.4f, \"sgemm_gmacs\": %.3f, "
-           "\"first_loss\": %.6f, \"last_loss\": %.6f, \"sbt_version\": \"%s\", \"openblas\": \"%s\", "
-           "\"epoch_seconds\": [",
-           w->name, threads, ds->n, ds->length, ds->channels, ds->n_classes, tc.batch, cfg.d_model, cfg.heads,
-           cfg.layers, cfg.d_ff, params, timed, wall, cpu, sps, fwd, macs,
-           sps * macs / 1e9, sgemm, log.loss[0], log.loss[log.n - 1], sbt_version(), openblas_config());
+    printf(
+        "{\"kind\": \"train\", \"impl\": \"sbt\", \"workload\": \"%s\", \"threads\": %d, \"cases\": %d, "
+        "\"length\": %d, \"channels\": %d, \"classes\": %d, \"batch\": %d, \"d_model\": %d, \"heads\": %d, "
+        "\"layers\": %d, \"d_ff\": %d, \"params\": %lld, \"epochs_timed\": %d, "
+        "\"median_epoch_seconds\": %.6f, \"median_epoch_cpu_seconds\": %.6f, "
+        "\"samples_per_second\": %.3f, \"macs_per_sample_forward\": %.0f, "
+        "\"macs_per_sample_train\": %.0f, \"achieved_gmacs\": %.4f, \"sgemm_gmacs\": %.3f, "
+        "\"first_loss\": %.6f, \"last_loss\": %.6f, \"sbt_version\": \"%s\", \"openblas\": \"%s\", "
+        "\"epoch_seconds\": [",
+        w->name, threads, ds->n, ds->length, ds->channels, ds->n_classes, tc.batch, cfg.d_model, cfg.heads,
+        cfg.layers, cfg.d_ff, params, timed, wall, cpu, sps, fwd, macs, sps * macs / 1e9, sgemm, log.loss[0],
+        log.loss[log.n - 1], sbt_version(), openblas_config());
     for (int i = 0; i < log.n; i++) printf("%s%.6f", i ? ", " : "", log.wall[i]);
     printf("]}\n");
     fflush(stdout);
@@ -324,14 +331,20 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     const char *env = getenv("SBT_DATA");
-    options o = {.data_dir = env && *env ? env : "../shared/data", .threads = {1, 2}, .n_threads = 2,
-                 .synth_cases = 1000, .sgemm_seconds = 1.0};
-    static const struct option longopts[] = {
-        {"data", required_argument, 0, 'd'},     {"threads", required_argument, 0, 't'},
-        {"epochs", required_argument, 0, 'e'},   {"workload", required_argument, 0, 'w'},
-        {"synth-cases", required_argument, 0, 'n'}, {"sgemm-seconds", required_argument, 0, 's'},
-        {"dump", required_argument, 0, 'D'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    options o = {.data_dir = env && *env ? env : "../shared/data",
+                 .threads = {1, 2},
+                 .n_threads = 2,
+                 .synth_cases = 1000,
+                 .sgemm_seconds = 1.0};
+    static const struct option longopts[] = {{"data", required_argument, 0, 'd'},
+                                             {"threads", required_argument, 0, 't'},
+                                             {"epochs", required_argument, 0, 'e'},
+                                             {"workload", required_argument, 0, 'w'},
+                                             {"synth-cases", required_argument, 0, 'n'},
+                                             {"sgemm-seconds", required_argument, 0, 's'},
+                                             {"dump", required_argument, 0, 'D'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {

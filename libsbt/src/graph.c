@@ -109,6 +109,12 @@ static int push_node(sbt_graph *g, sbt_op op, const int *inputs, int n_inputs, i
     return g->count++;
 }
 
+/* For ops whose other inputs (masks, labels, indices, frozen weights) take no gradient.
+ * Looked up by index: push_node may have moved the node array. */
+static void grad_from_first_input(sbt_graph *g, int id) {
+    if (id >= 0) g->nodes[id].needs_grad = g->nodes[g->nodes[id].inputs[0]].needs_grad;
+}
+
 static const sbt_node *node_or_null(const sbt_graph *g, int id) {
     return (g->status == SBT_OK && id >= 0 && id < g->count) ? &g->nodes[id] : NULL;
 }
@@ -298,7 +304,7 @@ int sbt_gather(sbt_graph *g, int table, int indices) {
     for (int i = 1; i < T->ndim; i++) shape[nd++] = T->shape[i];
     if (nd == 0) shape[nd++] = 1;
     int id = push_node(g, SBT_OP_GATHER, (int[]){table, indices}, 2, nd, shape);
-    if (id >= 0) g->nodes[id].needs_grad = T->needs_grad;
+    grad_from_first_input(g, id);
     return id;
 }
 
@@ -316,7 +322,7 @@ int sbt_softmax(sbt_graph *g, int x, int mask) {
                            fmt_shape(X, s2));
     }
     int id = push_node(g, SBT_OP_SOFTMAX, (int[]){x, mask}, 2, X->ndim, X->shape);
-    if (id >= 0) g->nodes[id].needs_grad = X->needs_grad;
+    grad_from_first_input(g, id);
     return id;
 }
 
@@ -394,7 +400,7 @@ int sbt_masked_mean(sbt_graph *g, int x, int mask) {
     shape[nd++] = X->shape[0];
     for (int i = 2; i < X->ndim; i++) shape[nd++] = X->shape[i];
     int id = push_node(g, SBT_OP_MASKED_MEAN, (int[]){x, mask}, 2, nd, shape);
-    if (id >= 0) g->nodes[id].needs_grad = X->needs_grad;
+    grad_from_first_input(g, id);
     return id;
 }
 
@@ -414,7 +420,7 @@ int sbt_cross_entropy(sbt_graph *g, int logits, int labels) {
     if (L->ndim != 2 || Y->size != L->shape[0])
         return build_error(g, SBT_ERR_SHAPE, "CrossEntropy: logits must be (N, K) and labels (N)");
     int id = push_node(g, SBT_OP_CROSS_ENTROPY, (int[]){logits, labels}, 2, 1, (int64_t[]){1});
-    if (id >= 0) g->nodes[id].needs_grad = L->needs_grad;
+    grad_from_first_input(g, id);
     return id;
 }
 
@@ -440,10 +446,10 @@ int sbt_biprop_weight(sbt_graph *g, int scores, int weight, float keep, int per_
         return build_error(g, SBT_ERR_SHAPE, "Biprop: layer of %lld weights is too large",
                            (long long)S->size);
     int id = push_node(g, SBT_OP_BIPROP, (int[]){scores, weight}, 2, 2, S->shape);
+    grad_from_first_input(g, id);
     if (id >= 0) {
         g->nodes[id].attr.biprop.keep = keep;
         g->nodes[id].attr.biprop.per_row_alpha = per_row_alpha;
-        g->nodes[id].needs_grad = S->needs_grad;
     }
     return id;
 }
