@@ -294,6 +294,16 @@ static int parse_args(int argc, char **argv, options *o) {
         return tool_usage_error(TOOL, "give either --train FILE or --synthetic");
     if (o->synthetic && o->test_path)
         return tool_usage_error(TOOL, "--synthetic brings its own test set; drop --test");
+    if (o->cfg.task == SBT_TASK_ANOMALY && !o->entity)
+        return tool_usage_error(TOOL,
+                                "anomaly: name the machine or channel with --entity (e.g. machine-1-6, C-1)");
+    if (o->cfg.task != SBT_TASK_CLASSIFY && (o->synthetic || o->test_path))
+        return tool_usage_error(TOOL,
+                                "%s: --train holds every split (by date / train and test folders); drop "
+                                "--test and --synthetic",
+                                sbt_task_name(o->cfg.task));
+    if (o->cfg.task == SBT_TASK_CLASSIFY && (o->entity || o->window))
+        return tool_usage_error(TOOL, "--entity and --window apply to forecast and anomaly tasks");
     return -1;
 }
 
