@@ -5,19 +5,10 @@
 # (what a random score gets).
 # Usage: anomaly_smd.sh TOOLS_DIR DATA_DIR
 set -u
-tools=$1
-data=${SBT_DATA:-$2}
+source "$(dirname "$0")/lib/e2e.bash" "$@"
 smd=$data/anomaly/SMD
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1" >&2; failed=$((failed + 1)); fi; }
 
-if [ ! -d "$smd/train" ]; then
-  echo "SMD not found under $data (set SBT_DATA)" >&2
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+need_file "$smd/train"
 # window 50 and 2 epochs keep this to about a minute (the paper: window 200, 50 epochs)
 "$tools/sbt-train" --task anomaly --model sbt --keep 0.5 --train "$smd" --entity machine-1-6 --window 50 \
   --epochs 2 --seed 0 -o "$tmp/smd.sbtm" >"$tmp/out" 2>"$tmp/err"
@@ -34,5 +25,4 @@ check "missing --entity is a usage error" '"$tools/sbt-train" --task anomaly --t
 "$tools/sbt-train" --task anomaly --train "$smd" --entity machine-9-9 -o "$tmp/y.sbtm" 2>"$tmp/err2"
 rc=$?
 check "unknown machine: exit 1, named, no output" '[ $rc -eq 1 ] && grep -q "machine-9-9" "$tmp/err2" && [ ! -e "$tmp/y.sbtm" ]'
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -6,19 +6,10 @@
 # and is not reached yet (0.175 vs 0.175), so it is reported, not asserted.
 # Usage: forecast_etth1.sh TOOLS_DIR DATA_DIR
 set -u
-tools=$1
-data=${SBT_DATA:-$2}
+source "$(dirname "$0")/lib/e2e.bash" "$@"
 csv=$data/forecasting/ETTh1/ETTh1.csv
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1" >&2; failed=$((failed + 1)); fi; }
 
-if [ ! -f "$csv" ]; then
-  echo "ETTh1 not found under $data (set SBT_DATA)" >&2
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+need_file "$csv"
 # A shorter window than the paper's 200 keeps this test to a few minutes.
 "$tools/sbt-train" --task forecast --train "$csv" --window 96 --epochs 12 --seed 0 --progress \
   -o "$tmp/etth1.sbtm" >"$tmp/train.out" 2>"$tmp/train.err"
@@ -34,5 +25,4 @@ check "learns: test MSE < 0.5" "awk -v m='$mse' 'BEGIN { exit !(m < 0.5) }'"
 awk -v m="$mse" -v b="$base" 'BEGIN { printf "ratio to persistence: %.3f\n", m / b }'
 train_mse=$(sed -n 's/^test MSE \([0-9.]*\).*/\1/p' "$tmp/train.out")
 check "sbt-eval agrees with sbt-train" "awk -v a='$train_mse' -v b='$mse' 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

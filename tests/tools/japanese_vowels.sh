@@ -4,19 +4,10 @@
 # must agree with what sbt-train reported.
 # Usage: japanese_vowels.sh TOOLS_DIR DATA_DIR
 set -u
-tools=$1
-data=${SBT_DATA:-$2}
+source "$(dirname "$0")/lib/e2e.bash" "$@"
 jv=$data/classification/JapaneseVowels
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-check() { if eval "$2"; then passed=$((passed + 1)); else echo "FAIL: $1" >&2; failed=$((failed + 1)); fi; }
 
-if [ ! -f "$jv/JapaneseVowels_TRAIN.ts" ]; then
-  echo "JapaneseVowels not found under $data (set SBT_DATA)" >&2
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+need_file "$jv/JapaneseVowels_TRAIN.ts"
 start=$(date +%s)
 "$tools/sbt-train" --task classify --model dense --train "$jv/JapaneseVowels_TRAIN.ts" \
   --test "$jv/JapaneseVowels_TEST.ts" --seed 0 --progress -o "$tmp/jv.sbtm" >"$tmp/train.out" 2>"$tmp/train.err"
@@ -47,5 +38,4 @@ sbt_acc=$("$tools/sbt-eval" "$tmp/jv_sbt.sbtm" --test "$jv/JapaneseVowels_TEST.t
 echo "SBT keep 0.5 qkv-mask test accuracy: $sbt_acc"
 check "SBT accuracy >= 0.93" "awk -v a='$sbt_acc' 'BEGIN { exit !(a >= 0.93) }'"
 check "sbt-info reports the sparse binary layers" '"$tools/sbt-info" "$tmp/jv_sbt.sbtm" | grep -q "layer0.q.scores"'
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
