@@ -111,6 +111,14 @@ int main(int argc, char **argv) {
     sbt_model *m = NULL;
     sbt_dataset *test = NULL;
     if (sbt_model_load(model_path, &m)) return tool_fail_lib(TOOL);
+    if (m->cfg.task == SBT_TASK_ANOMALY) {
+        fprintf(stderr,
+                "%s: error: %s is an anomaly model; sbt-eval does not score anomaly models yet (sbt-train "
+                "reports their test metrics)\n",
+                TOOL, model_path);
+        sbt_model_free(m);
+        return TOOL_EXIT_RUNTIME;
+    }
     if (m->cfg.task == SBT_TASK_FORECAST) {
         int frc = synthetic ? tool_usage_error(TOOL, "a forecasting model needs --test FILE.csv")
                             : eval_forecast(model_path, m, test_path, json);
