@@ -6,7 +6,8 @@
 #
 # Usage: examples/paper_grid.sh [BUILD_DIR] [--quick]
 #   --quick   classification only, fewer datasets (minutes, not hours)
-# Environment: SBT_DATA (default ../shared/data), SEEDS (default "0 1 2"), EPOCHS_CLASSIFY (100).
+# Environment: SBT_DATA (default ../shared/data), SEEDS (default "0 1 2"), EPOCHS_CLASSIFY
+#   (default: sbt-train's own: dense 100 epochs / patience 20, SBT 200 / 50).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -15,7 +16,7 @@ quick=0
 tools=$build/tools
 data=${SBT_DATA:-$(cd "$here/.." && pwd)/shared/data}
 seeds=${SEEDS:-0 1 2}
-epochs=${EPOCHS_CLASSIFY:-100}
+epochs=${EPOCHS_CLASSIFY:-}
 out=$here/reports
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -28,8 +29,9 @@ classify_sets="JapaneseVowels BasicMotions NATOPS Epilepsy ArticularyWordRecogni
 # one run: dataset model keep attention seed -> a JSON line
 classify_run() {
   local ds=$1 model=$2 keep=$3 attn=$4 seed=$5 dir=$data/classification/$1
-  local args=(--task classify --model "$model" --attn "$attn" --train "$dir/${ds}_TRAIN.ts" --epochs "$epochs"
+  local args=(--task classify --model "$model" --attn "$attn" --train "$dir/${ds}_TRAIN.ts"
     --seed "$seed" --quiet -o "$tmp/m.sbtm")
+  [ -n "$epochs" ] && args+=(--epochs "$epochs")
   [ "$model" = sbt ] && args+=(--keep "$keep")
   local start=$SECONDS
   "$tools/sbt-train" "${args[@]}" >/dev/null
@@ -51,5 +53,5 @@ done
 
 mkdir -p "$out"
 /usr/bin/python3 "$here/examples/grid_table.py" "$runs" "$out/paper_grid.json" "$out/paper_grid.md" \
-  "epochs $epochs, seeds: $seeds, $(date -u +%Y-%m-%d)"
+  "epochs ${epochs:-sbt-train defaults}, seeds: $seeds, $(date -u +%Y-%m-%d)"
 echo "wrote $out/paper_grid.json and $out/paper_grid.md"
