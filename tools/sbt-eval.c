@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sbt/data.h"
+#include "sbt/forecast.h"
 #include "sbt/model.h"
 #include "sbt/runtime.h"
 #include "tool_common.h"
@@ -19,6 +20,8 @@ static void usage(void) {
         "persistence baseline.\n\n"
         "  --test FILE      test data: UEA .ts (labels among the model's classes), or the forecasting CSV\n"
         "  --synthetic      the test half of the built-in synthetic set\n"
+        "  --entity NAME    anomaly models: the SMD machine or NASA channel of --test DIR\n"
+        "  --labels CSV     anomaly models on NASA data: the label file (default beside DIR)\n"
         "  --json           print one JSON object (accuracy, loss, cases, correct) instead of text\n"
         "  --threads N      threads (default: all cores)\n"
         "  -h, --help       this help      -V, --version   the version\n\n"
@@ -52,6 +55,24 @@ static int load_test(const char *path, int synthetic, const sbt_model *m, sbt_da
     return sbt_ts_read(path, &ref, test) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
 }
 
+/* Anomaly detection: thresholds from the entity's train + validation scores, metrics on
+ * its test steps, exactly as sbt-train reports them after training. */
+static int eval_anomaly(const char *model_path, sbt_model *m, const char *dir, const char *entity,
+                        const char *labels, int json) {
+    int window = m->cfg.max_len;
+    sbt_forecast_data *d = NULL;
+    sbt_anomaly_options ao = sbt_anomaly_defaults();
+    sbt_anomaly_report r;
+    if (sbt_anomaly_load(dir, entity, labels, &window, &d)) return tool_fail_lib(TOOL);
+    int rc = TOOL_EXIT_OK;
+    if (sbt_anomaly_evaluate(m, d, &ao, &r))
+        rc = tool_fail_lib(TOOL);
+    else
+        tool_print_anomaly_report(&r, json ? model_path : NULL);
+    sbt_forecast_free(d);
+    return rc;
+}
+
 /* Forecasting: the test split of the CSV (chronological, by date), one window per row. */
 static int eval_forecast(const char *model_path, sbt_model *m, const char *csv, int json) {
     sbt_forecast_options fo = sbt_forecast_defaults();
@@ -81,18 +102,22 @@ static int eval_forecast(const char *model_path, sbt_model *m, const char *csv, 
 
 int main(int argc, char **argv) {
     static const struct option opts[] = {{"test", required_argument, 0, 't'},
+                                         {"entity", required_argument, 0, 'e'},
+                                         {"labels", required_argument, 0, 'l'},
                                          {"synthetic", no_argument, 0, 's'},
                                          {"json", no_argument, 0, 'j'},
                                          {"threads", required_argument, 0, 'n'},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
-    const char *test_path = NULL;
+    const char *test_path = NULL, *entity = NULL, *labels = NULL;
     int synthetic = 0, json = 0, opt;
     long threads = 0;
     while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (opt) {
         case 't': test_path = optarg; break;
+        case 'e': entity = optarg; break;
+        case 'l': labels = optarg; break;
         case 's': synthetic = 1; break;
         case 'j': json = 1; break;
         case 'n':
@@ -112,12 +137,11 @@ int main(int argc, char **argv) {
     sbt_dataset *test = NULL;
     if (sbt_model_load(model_path, &m)) return tool_fail_lib(TOOL);
     if (m->cfg.task == SBT_TASK_ANOMALY) {
-        fprintf(stderr,
-                "%s: error: %s is an anomaly model; sbt-eval does not score anomaly models yet (sbt-train "
-                "reports their test metrics)\n",
-                TOOL, model_path);
+        int arc = synthetic || !entity
+                      ? tool_usage_error(TOOL, "an anomaly model needs --test DIR --entity NAME")
+                      : eval_anomaly(model_path, m, test_path, entity, labels, json);
         sbt_model_free(m);
-        return TOOL_EXIT_RUNTIME;
+        return arc;
     }
     if (m->cfg.task == SBT_TASK_FORECAST) {
         int frc = synthetic ? tool_usage_error(TOOL, "a forecasting model needs --test FILE.csv")

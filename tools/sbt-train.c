@@ -422,47 +422,12 @@ static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int b
     return TOOL_EXIT_OK;
 }
 
-/* Anomaly data: an SMD folder (train/, test/, test_label/) or a NASA MSL/SMAP folder
- * (train/, test/, labels in ../SMAP_MSL/labeled_anomalies.csv unless --labels). */
-static int load_anomaly(const options *o, int *window, sbt_forecast_data **d) {
-    sbt_series *train = NULL, *test = NULL;
-    char probe[4096], labels[4096], spacecraft[64];
-    snprintf(probe, sizeof probe, "%s/test_label", o->train_path);
-    int smd = access(probe, F_OK) == 0;
-    sbt_status st;
-    if (smd) {
-        st = sbt_smd_read(o->train_path, o->entity, &train, &test);
-    } else {
-        const char *base = strrchr(o->train_path, '/');
-        snprintf(spacecraft, sizeof spacecraft, "%s", base && base[1] ? base + 1 : o->train_path);
-        snprintf(labels, sizeof labels, "%s/../SMAP_MSL/labeled_anomalies.csv", o->train_path);
-        st = sbt_nasa_read(o->train_path, o->labels ? o->labels : labels, spacecraft, o->entity, &train,
-                           &test);
-    }
-    if (!*window) *window = smd ? 200 : 50; /* the paper's windows */
-    if (!st) st = sbt_anomaly_windows(train, test, *window, 0.1, d);
-    sbt_series_free(train);
-    sbt_series_free(test);
-    return st ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
-}
-
-static void print_detection(const char *name, const sbt_anomaly_result *r) {
-    printf("%-8s threshold %.5g: precision %.4f recall %.4f F1 %.4f | point-adjusted: precision %.4f recall "
-           "%.4f F1 "
-           "%.4f\n",
-           name, r->threshold, r->raw.precision, r->raw.recall, r->raw.f1, r->point_adjusted.precision,
-           r->point_adjusted.recall, r->point_adjusted.f1);
-}
-
 static int report_windows(const options *o, sbt_model *m, const sbt_forecast_data *d) {
     if (m->cfg.task == SBT_TASK_ANOMALY) {
         sbt_anomaly_options ao = sbt_anomaly_defaults();
         sbt_anomaly_report r;
         if (sbt_anomaly_evaluate(m, d, &ao, &r)) return tool_fail_lib(TOOL);
-        printf("test: %lld steps, %lld anomalous; AUC-PR %.4f\n", (long long)r.test_steps,
-               (long long)r.test_anomalies, r.auc_pr);
-        print_detection("POT", &r.pot);
-        print_detection("quantile", &r.quantile);
+        tool_print_anomaly_report(&r, NULL);
         return TOOL_EXIT_OK;
     }
     (void)o;
@@ -486,7 +451,8 @@ static int run_windows(const options *o, progress_state *progress) {
     sbt_trainer *t = NULL;
     int window = o->window, rc;
     if (o->cfg.task == SBT_TASK_ANOMALY) {
-        rc = load_anomaly(o, &window, &d);
+        rc = sbt_anomaly_load(o->train_path, o->entity, o->labels, &window, &d) ? tool_fail_lib(TOOL)
+                                                                                : TOOL_EXIT_OK;
     } else {
         sbt_forecast_options fo = sbt_forecast_defaults();
         fo.window = window ? window : 200;

@@ -24,4 +24,9 @@ int tool_parse_int(const char *s, long lo, long hi, long *out);
 int tool_parse_u64(const char *s, uint64_t *out);
 int tool_parse_double(const char *s, double lo, double hi, double *out);
 
+struct sbt_anomaly_report;
+/* The test metrics of an anomaly model: text lines, or one JSON object when
+ * json_model_path is not NULL (it names the model in the object). */
+void tool_print_anomaly_report(const struct sbt_anomaly_report *r, const char *json_model_path);
+
 #endif

@@ -5,8 +5,10 @@
  * the anomaly score of a step is the mean squared error over channels of that
  * prediction. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sbt/forecast.h"
 #include "sbt/model.h"
@@ -135,5 +137,30 @@ sbt_status sbt_anomaly_evaluate(sbt_model *m, const sbt_forecast_data *d, const 
     for (int64_t i = 0; !st && i < n_test; i++) out->test_anomalies += labels[i];
     free(calib);
     free(test);
+    return st;
+}
+
+/* SMD: the folder has test_label/. Otherwise NASA: the spacecraft is the folder's name and
+ * the labels default to ../SMAP_MSL/labeled_anomalies.csv beside it. */
+sbt_status sbt_anomaly_load(const char *dir, const char *entity, const char *labels_csv, int *window,
+                            sbt_forecast_data **out) {
+    *out = NULL;
+    sbt_series *train = NULL, *test = NULL;
+    char probe[4096], labels[4096], spacecraft[64];
+    snprintf(probe, sizeof probe, "%s/test_label", dir);
+    int smd = access(probe, F_OK) == 0;
+    sbt_status st;
+    if (smd) {
+        st = sbt_smd_read(dir, entity, &train, &test);
+    } else {
+        const char *base = strrchr(dir, '/');
+        snprintf(spacecraft, sizeof spacecraft, "%s", base && base[1] ? base + 1 : dir);
+        snprintf(labels, sizeof labels, "%s/../SMAP_MSL/labeled_anomalies.csv", dir);
+        st = sbt_nasa_read(dir, labels_csv ? labels_csv : labels, spacecraft, entity, &train, &test);
+    }
+    if (*window <= 0) *window = smd ? 200 : 50; /* the paper's windows */
+    if (!st) st = sbt_anomaly_windows(train, test, *window, 0.1, out);
+    sbt_series_free(train);
+    sbt_series_free(test);
     return st;
 }

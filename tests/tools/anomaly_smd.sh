@@ -21,6 +21,9 @@ check "POT and quantile rows, raw and point-adjusted" \
 read -r steps anomalous auc < <(sed -n 's/^test: \([0-9]*\) steps, \([0-9]*\) anomalous; AUC-PR \([0-9.]*\)$/\1 \2 \3/p' "$tmp/out")
 echo "AUC-PR $auc; share of anomalous steps $anomalous / $steps"
 check "AUC-PR well above chance" "awk -v a='${auc:-0}' -v p='${anomalous:-1}' -v n='${steps:-1}' 'BEGIN { exit !(a > 2 * p / n) }'"
+eval_auc=$("$tools/sbt-eval" "$tmp/smd.sbtm" --test "$smd" --entity machine-1-6 --json |
+  /usr/bin/python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["auc_pr"])')
+check "sbt-eval --json agrees with sbt-train" '[ "$eval_auc" = "$auc" ]'
 check "missing --entity is a usage error" '"$tools/sbt-train" --task anomaly --train "$smd" -o "$tmp/x.sbtm" 2>/dev/null; [ $? -eq 2 ]'
 "$tools/sbt-train" --task anomaly --train "$smd" --entity machine-9-9 -o "$tmp/y.sbtm" 2>"$tmp/err2"
 rc=$?

@@ -193,6 +193,14 @@ sbt_status sbt_forecast_persistence(const sbt_forecast_data *d, int split, sbt_f
 sbt_status sbt_anomaly_windows(const sbt_series *train, const sbt_series *test, int window, double val_frac,
                                sbt_forecast_data **out);
 
+/* Reads one entity and makes its windows (validation: the last 10 % of train): an SMD
+ * folder (train/, test/, test_label/) with a machine name, or a NASA MSL or SMAP folder
+ * (train/, test/; labels from labels_csv, by default ../SMAP_MSL/labeled_anomalies.csv
+ * beside it) with a channel name. *window <= 0 takes the paper's window (SMD 200, NASA
+ * 50) and reports it. */
+sbt_status sbt_anomaly_load(const char *dir, const char *entity, const char *labels_csv, int *window,
+                            sbt_forecast_data **out);
+
 typedef struct sbt_anomaly_options {
     double pot_risk;  /* POT risk q (1e-4) */
     double pot_level; /* POT initial threshold: this quantile of the calibration scores (0.98) */
