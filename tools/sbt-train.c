@@ -384,18 +384,27 @@ static int load_data(const options *o, sbt_dataset **train, sbt_dataset **test) 
     return TOOL_EXIT_OK;
 }
 
-static int start_or_resume(const options *o, const sbt_dataset *train, sbt_model **m, sbt_trainer **t) {
-    if (o->resume) {
-        if (sbt_trainer_resume(o->resume, m, t)) return tool_fail_lib(TOOL);
-        if ((*m)->cfg.channels != train->channels || (*m)->cfg.outputs != train->n_classes) {
-            fprintf(stderr,
-                    "%s: error: %s: checkpoint is for %d channels and %d classes, the data has %d and %d\n",
-                    TOOL, o->resume, (*m)->cfg.channels, (*m)->cfg.outputs, train->channels,
-                    train->n_classes);
-            return TOOL_EXIT_RUNTIME;
-        }
+/* A checkpoint resumed on data it was not made for would fail later with a shape error
+ * deep in the graph; say it here, in the data's terms. max_len 0: not checked. */
+static int check_resumed(const options *o, const sbt_model *m, int channels, int outputs, int max_len) {
+    const sbt_config *c = &m->cfg;
+    if (c->task == o->cfg.task && c->channels == channels && c->outputs == outputs &&
+        (max_len == 0 || c->max_len == max_len))
         return TOOL_EXIT_OK;
-    }
+    fprintf(
+        stderr,
+        "%s: error: %s: the checkpoint is a(n) %s model for %d channels, %d outputs and %d steps; the data "
+        "needs %s, %d, %d and %d\n",
+        TOOL, o->resume, sbt_task_name(c->task), c->channels, c->outputs, c->max_len,
+        sbt_task_name(o->cfg.task), channels, outputs, max_len ? max_len : c->max_len);
+    return TOOL_EXIT_RUNTIME;
+}
+
+static int start_or_resume(const options *o, const sbt_dataset *train, sbt_model **m, sbt_trainer **t) {
+    if (o->resume)
+        return sbt_trainer_resume(o->resume, m, t)
+                   ? tool_fail_lib(TOOL)
+                   : check_resumed(o, *m, train->channels, train->n_classes, 0);
     int rc = new_model(o, train, m);
     if (!rc && sbt_trainer_new(*m, &o->tc, t)) rc = tool_fail_lib(TOOL);
     return rc;
@@ -422,7 +431,7 @@ static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int b
     return TOOL_EXIT_OK;
 }
 
-static int report_windows(const options *o, sbt_model *m, const sbt_forecast_data *d) {
+static int report_windows(sbt_model *m, const sbt_forecast_data *d) {
     if (m->cfg.task == SBT_TASK_ANOMALY) {
         sbt_anomaly_options ao = sbt_anomaly_defaults();
         sbt_anomaly_report r;
@@ -430,7 +439,6 @@ static int report_windows(const options *o, sbt_model *m, const sbt_forecast_dat
         tool_print_anomaly_report(&r, NULL);
         return TOOL_EXIT_OK;
     }
-    (void)o;
     sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
     sbt_eval e;
     sbt_forecast_metrics base;
@@ -465,26 +473,23 @@ static int run_windows(const options *o, progress_state *progress) {
     cfg.max_len = window;
     if (!o->d_model_given && cfg.task == SBT_TASK_ANOMALY) /* the paper: d = 2 C, a multiple of heads */
         cfg.d_model = (2 * cfg.channels + cfg.heads - 1) / cfg.heads * cfg.heads;
-    if (o->resume ? sbt_trainer_resume(o->resume, &m, &t)
-                  : (sbt_model_new(&cfg, &m) || sbt_trainer_new(m, &o->tc, &t)))
+    int channels = d->series.channels;
+    if (o->resume)
+        rc = sbt_trainer_resume(o->resume, &m, &t) ? tool_fail_lib(TOOL)
+                                                   : check_resumed(o, m, channels, channels, window);
+    else if (sbt_model_new(&cfg, &m) || sbt_trainer_new(m, &o->tc, &t))
         rc = tool_fail_lib(TOOL);
-    if (!rc && (m->cfg.channels != d->series.channels || m->cfg.max_len != window)) {
-        fprintf(stderr,
-                "%s: error: the model takes %d channels and windows of %d; the data has %d and window %d\n",
-                TOOL, m->cfg.channels, m->cfg.max_len, d->series.channels, window);
-        rc = TOOL_EXIT_RUNTIME;
-    }
     sbt_examples train = sbt_examples_of_forecast(d, SBT_FC_TRAIN),
                  val = sbt_examples_of_forecast(d, SBT_FC_VAL);
     if (!rc && sbt_trainer_fit_examples(t, &train, &val, o->checkpoint, on_epoch, progress))
         rc = tool_fail_lib(TOOL);
     if (progress->enabled && progress->tty) fputc('\n', stderr);
     if (!rc) {
-        memcpy(sbt_model_data(m, "data.mean"), d->mean, (size_t)d->series.channels * sizeof(float));
-        memcpy(sbt_model_data(m, "data.std"), d->std, (size_t)d->series.channels * sizeof(float));
+        memcpy(sbt_model_data(m, "data.mean"), d->mean, (size_t)channels * sizeof(float));
+        memcpy(sbt_model_data(m, "data.std"), d->std, (size_t)channels * sizeof(float));
         rc = finish(o, m, NULL, sbt_trainer_best_epoch(t));
     }
-    if (!rc) rc = report_windows(o, m, d);
+    if (!rc) rc = report_windows(m, d);
     sbt_trainer_free(t);
     sbt_model_free(m);
     sbt_forecast_free(d);

@@ -10,25 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sbt/data.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
-
-/* Per-channel mean and std over rows [0, rows) (train only); std floored as the
- * forecasting z-score does. */
-static void fit_zscore(const sbt_series *s, int64_t rows, float *mean, float *std) {
-    for (int c = 0; c < s->channels; c++) {
-        double sum = 0.0, sq = 0.0;
-        for (int64_t t = 0; t < rows; t++) sum += s->x[t * s->channels + c];
-        double mu = sum / (double)rows;
-        for (int64_t t = 0; t < rows; t++) {
-            double d = s->x[t * s->channels + c] - mu;
-            sq += d * d;
-        }
-        double sd = sqrt(sq / (double)rows);
-        mean[c] = (float)mu;
-        std[c] = sd < 1e-8 ? 1.0f : (float)sd;
-    }
-}
 
 static sbt_status check_inputs(const sbt_series *train, const sbt_series *test, int window, double val_frac) {
     if (train->channels != test->channels)
@@ -68,7 +52,7 @@ sbt_status sbt_anomaly_windows(const sbt_series *train, const sbt_series *test, 
     memcpy(d->series.x, train->x, (size_t)(ntr * c) * sizeof(float));
     memcpy(d->series.x + ntr * c, test->x, (size_t)(nte * c) * sizeof(float));
     memcpy(d->series.label + ntr, test->label, (size_t)nte);
-    fit_zscore(train, fit_rows, d->mean, d->std);
+    sbt_zscore_fit_rows(train->x, fit_rows, c, d->mean, d->std); /* fit_rows >= 1: checked above */
     for (int64_t i = 0; i < rows * c; i++) d->series.x[i] = (d->series.x[i] - d->mean[i % c]) / d->std[i % c];
     sbt_forecast_split *s = &d->split;
     s->scheme = SBT_SPLIT_CUSTOM;

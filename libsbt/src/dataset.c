@@ -104,6 +104,28 @@ sbt_status sbt_dataset_subset(const sbt_dataset *src, const int *idx, int count,
     return SBT_OK;
 }
 
+/* A channel constant in the training data keeps its offset removed but is not scaled:
+ * dividing by a tiny std would turn any later deviation into ~1e8 (sklearn's rule). */
+static float std_or_one(double variance) {
+    double sd = sqrt(variance);
+    return sd < 1e-8 ? 1.0f : (float)sd;
+}
+
+sbt_status sbt_zscore_fit_rows(const float *x, int64_t rows, int channels, float *mean, float *std) {
+    if (rows < 1) return sbt_fail(SBT_ERR_ARG, "zscore: no rows to fit");
+    /* Two passes in double (mean, then squared deviations): one-pass sums lose precision
+     * on channels with a large offset such as pressure in mbar. */
+    for (int c = 0; c < channels; c++) {
+        double sum = 0.0, sq = 0.0;
+        for (int64_t r = 0; r < rows; r++) sum += x[r * channels + c];
+        double m = sum / (double)rows;
+        for (int64_t r = 0; r < rows; r++) sq += (x[r * channels + c] - m) * (x[r * channels + c] - m);
+        mean[c] = (float)m;
+        std[c] = std_or_one(sq / (double)rows);
+    }
+    return SBT_OK;
+}
+
 sbt_status sbt_zscore_fit(const sbt_dataset *ds, float *mean, float *std) {
     int C = ds->channels;
     double *sum = calloc((size_t)C, sizeof *sum), *sq = calloc((size_t)C, sizeof *sq);
@@ -133,7 +155,7 @@ sbt_status sbt_zscore_fit(const sbt_dataset *ds, float *mean, float *std) {
             if (pass == 0)
                 mean[c] = (float)(sum[c] / (double)steps);
             else
-                std[c] = (float)fmax(sqrt(sq[c] / (double)steps), 1e-8);
+                std[c] = std_or_one(sq[c] / (double)steps);
         }
     }
     free(sum);

@@ -164,22 +164,7 @@ sbt_status sbt_forecast_zscore_fit(const sbt_table *t, const sbt_forecast_split 
     if (n < 1 || n > t->rows)
         return sbt_fail(SBT_ERR_ARG, "forecast z-score: %lld train rows for a table of %d", (long long)n,
                         t->rows);
-    int cols = t->cols;
-    /* Two passes in double: the mean first, then squared deviations from it, which keeps
-     * precision for channels with a large offset (pressure near 1000 mbar). */
-    for (int c = 0; c < cols; c++) {
-        double sum = 0, sq = 0;
-        for (int64_t r = 0; r < n; r++) sum += t->values[r * cols + c];
-        double m = sum / (double)n;
-        for (int64_t r = 0; r < n; r++) {
-            double dv = t->values[r * cols + c] - m;
-            sq += dv * dv;
-        }
-        double sd = sqrt(sq / (double)n);
-        mean[c] = (float)m;
-        std[c] = sd < 1e-8 ? 1.0f : (float)sd;
-    }
-    return SBT_OK;
+    return sbt_zscore_fit_rows(t->values, n, t->cols, mean, std);
 }
 
 /* ---- data -------------------------------------------------------------------------- */

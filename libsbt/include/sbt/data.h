@@ -85,8 +85,12 @@ sbt_status sbt_table_to_dataset(const sbt_table *t, const char *case_column, con
                                 const sbt_dataset *label_ref, sbt_dataset **out);
 
 /* Per-channel mean and standard deviation over the valid steps of all cases
- * (std floored at 1e-8 so constant channels do not divide by zero). */
+ * (a channel whose std is below 1e-8, constant in train, gets std 1: its offset is
+ * removed, a later deviation is not blown up). */
 sbt_status sbt_zscore_fit(const sbt_dataset *ds, float *mean, float *std);
+/* The same over `rows` contiguous rows of a (rows, channels) row-major matrix (a series
+ * or its training part). */
+sbt_status sbt_zscore_fit_rows(const float *x, int64_t rows, int channels, float *mean, float *std);
 /* x = (x - mean) / std on valid steps; padding stays zero. */
 void sbt_zscore_apply(sbt_dataset *ds, const float *mean, const float *std);
 
