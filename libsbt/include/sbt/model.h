@@ -54,6 +54,12 @@ typedef enum sbt_attention {
     SBT_ATTN_SELF = 3
 } sbt_attention;
 
+/* What forecasting and anomaly windows are fed relative to: the z-scored values as they
+ * are (the paper), or their difference from the window's last observed step, so that
+ * the model predicts the change since then (the "subtract last value" of NLinear).
+ * Errors, and so every metric and anomaly score, are the same in both frames. */
+typedef enum sbt_window_norm { SBT_WINDOW_NONE = 0, SBT_WINDOW_LAST = 1 } sbt_window_norm;
+
 typedef struct sbt_config {
     sbt_task task;
     int channels;            /* C: input values per step */
@@ -76,6 +82,7 @@ typedef struct sbt_config {
     sbt_attention attention; /* attention variant */
     float attn_keep;         /* qkv-mask: fraction of Q/K/V activations kept (0.5) */
     int attn_include_last; /* step-t: the last step attends to itself too (default 0, as the paper's code) */
+    sbt_window_norm window_norm; /* forecast, anomaly: frame of the inputs and target (forecast: last) */
 } sbt_config;
 
 /* Paper defaults for the task (classification: d 64, 2 heads, 2 layers, F 256,
@@ -89,6 +96,7 @@ const char *sbt_norm_name(sbt_norm n);
 const char *sbt_posenc_name(sbt_posenc p);
 const char *sbt_weights_name(sbt_weights w);
 const char *sbt_attention_name(sbt_attention a);
+const char *sbt_window_norm_name(sbt_window_norm w);
 /* "key=value\n" lines, and back (unknown keys are an error naming the key). */
 sbt_status sbt_config_to_text(const sbt_config *cfg, char *buf, size_t cap);
 sbt_status sbt_config_from_text(const char *text, const char *source_for_message, sbt_config *cfg);
@@ -170,10 +178,14 @@ typedef struct sbt_examples {
     const sbt_dataset *cases;        /* classification, or NULL */
     const sbt_forecast_data *series; /* forecasting, or NULL */
     int split;                       /* SBT_FC_TRAIN / _VAL / _TEST */
+    int stride;                      /* series: example i is target row begin + i * stride */
 } sbt_examples;
 
 sbt_examples sbt_examples_of_dataset(const sbt_dataset *ds);
 sbt_examples sbt_examples_of_forecast(const sbt_forecast_data *d, int split);
+/* Every stride-th target row of a series split (stride >= 1): a cheaper training epoch
+ * over a densely sampled series, where neighbouring windows overlap in all but a step. */
+sbt_examples sbt_examples_of_forecast_every(const sbt_forecast_data *d, int split, int stride);
 /* Copies examples idx[0..count) into the graph's inputs (count = the graph's batch). */
 sbt_status sbt_model_graph_feed(sbt_model_graph *mg, const sbt_examples *ex, const int *idx, int count);
 
