@@ -141,6 +141,12 @@ static int b_cross_entropy(sbt_graph *g, fixture *f) {
 static int b_mse(sbt_graph *g, fixture *f) { return sbt_mse(g, P(0), P(1)); }
 static int b_step_t(sbt_graph *g, fixture *f) { return sbt_step_t_attention(g, P(0), P(1), P(2), 0); }
 static int b_step_t_incl(sbt_graph *g, fixture *f) { return sbt_step_t_attention(g, P(0), P(1), P(2), 1); }
+static int b_step_t_last(sbt_graph *g, fixture *f) {
+    return sbt_step_t_attention_last(g, P(0), P(1), P(2), 0);
+}
+static int b_step_t_last_incl(sbt_graph *g, fixture *f) {
+    return sbt_step_t_attention_last(g, P(0), P(1), P(2), 1);
+}
 
 /* Runs one gradcheck with params of the given shapes (NULL-terminated list). */
 static int run_check(const char *what, build_fn build, int training, int frozen_mask, int n, const int *ndims,
@@ -344,6 +350,76 @@ static void test_step_t_grads(void) {
     CHECK(run_check("step-t incl", b_step_t_incl, 0, 0, 3, (int[]){4, 4, 4}, s, -1, 1));
 }
 
+/* The last-step-only op: q of one step, k and v of five. */
+static void test_step_t_last_grads(void) {
+    const int64_t s[][4] = {{2, 2, 1, 3}, {2, 2, 5, 3}, {2, 2, 5, 3}};
+    CHECK(run_check("step-t last", b_step_t_last, 0, 0, 3, (int[]){4, 4, 4}, s, -1, 1));
+    CHECK(run_check("step-t last incl", b_step_t_last_incl, 0, 0, 3, (int[]){4, 4, 4}, s, -1, 1));
+    const int64_t one[][4] = {{2, 2, 1, 3}, {2, 2, 1, 3}, {2, 2, 1, 3}}; /* T = 1: the step sees itself */
+    CHECK(run_check("step-t last T=1", b_step_t_last, 0, 0, 3, (int[]){4, 4, 4}, one, -1, 1));
+}
+
+/* StepTAttentionLast equals the last step of StepTAttention (bit for bit: one kernel),
+ * and its gradients equal those of a loss reading only that step. */
+static void test_step_t_last_matches_full(void) {
+    enum { B = 2, H = 2, T = 5, DH = 3, N = B * H * T * DH, NL = B * H * DH };
+    for (int include_last = 0; include_last < 2; include_last++) {
+        float q[N], k[N], v[N], qlast[NL], grads[2][3][N];
+        memset(grads, 0, sizeof grads);
+        sbt_rng r;
+        sbt_rng_seed(&r, 21);
+        for (int i = 0; i < N; i++)
+            q[i] = sbt_rng_uniform_range(&r, -1, 1), k[i] = sbt_rng_uniform_range(&r, -1, 1),
+            v[i] = sbt_rng_uniform_range(&r, -1, 1);
+        for (int bh = 0; bh < B * H; bh++)
+            memcpy(qlast + bh * DH, q + (bh * T + T - 1) * DH, DH * sizeof(float));
+        int64_t full[4] = {B, H, T, DH}, last[4] = {B, H, 1, DH};
+        sbt_graph *g = sbt_graph_new();
+        int pq = sbt_param(g, "q", 4, full, q, grads[0][0]), pk = sbt_param(g, "k", 4, full, k, grads[0][1]);
+        int pv = sbt_param(g, "v", 4, full, v, grads[0][2]);
+        int pql = sbt_param(g, "q_last", 4, last, qlast, grads[1][0]);
+        int pk2 = sbt_param(g, "k2", 4, full, k, grads[1][1]),
+            pv2 = sbt_param(g, "v2", 4, full, v, grads[1][2]);
+        int y = sbt_step_t_attention(g, pq, pk, pv, include_last);
+        int y_last = sbt_step_t_attention_last(g, pql, pk2, pv2, include_last);
+        /* the same loss on both: the mean of the last step */
+        int loss_full = sbt_mean(g, sbt_reshape(g, sbt_slice(g, y, 2, T - 1, T), 1, (int64_t[]){NL}), 0);
+        int loss_last = sbt_mean(g, sbt_reshape(g, y_last, 1, (int64_t[]){NL}), 0);
+        REQUIRE(sbt_graph_finalize(g) == SBT_OK);
+        REQUIRE(sbt_graph_forward(g, 1) == SBT_OK);
+        for (int bh = 0; bh < B * H; bh++)
+            CHECK(memcmp(sbt_graph_value(g, y_last) + bh * DH, sbt_graph_value(g, y) + (bh * T + T - 1) * DH,
+                         DH * sizeof(float)) == 0);
+        REQUIRE(sbt_graph_backward(g, loss_full) == SBT_OK);
+        REQUIRE(sbt_graph_backward(g, loss_last) == SBT_OK);
+        for (int bh = 0; bh < B * H; bh++)
+            for (int c = 0; c < DH; c++)
+                CHECK_NEAR(grads[1][0][bh * DH + c], grads[0][0][(bh * T + T - 1) * DH + c], 1e-7);
+        for (int a = 1; a < 3; a++)
+            for (int i = 0; i < N; i++) CHECK_NEAR(grads[1][a][i], grads[0][a][i], 1e-7);
+        sbt_graph_free(g);
+    }
+}
+
+/* A q of more than one step, or k and v of different lengths, is a build error. */
+static void test_step_t_last_shapes(void) {
+    float data[2 * 5 * 3] = {0};
+    sbt_graph *g = sbt_graph_new();
+    int q = sbt_param(g, "q", 4, (int64_t[]){1, 2, 2, 3}, data, NULL);
+    int k = sbt_param(g, "k", 4, (int64_t[]){1, 2, 5, 3}, data, NULL);
+    CHECK(sbt_step_t_attention_last(g, q, k, k, 0) == -1);
+    CHECK(sbt_graph_finalize(g) == SBT_ERR_SHAPE);
+    CHECK(strstr(sbt_last_error(), "StepTAttentionLast") != NULL);
+    sbt_graph_free(g);
+    g = sbt_graph_new();
+    q = sbt_param(g, "q", 4, (int64_t[]){1, 2, 1, 3}, data, NULL);
+    k = sbt_param(g, "k", 4, (int64_t[]){1, 2, 5, 3}, data, NULL);
+    int v = sbt_param(g, "v", 4, (int64_t[]){1, 2, 4, 3}, data, NULL);
+    CHECK(sbt_step_t_attention_last(g, q, k, v, 0) == -1);
+    CHECK(sbt_graph_finalize(g) == SBT_ERR_SHAPE);
+    sbt_graph_free(g);
+}
+
 /* Which outputs can an input step influence? Perturb q, k or v at one step and record
  * which output steps move: Step-T lets step i < T-1 see only itself, and the last step
  * see the earlier steps (and itself only with include_last). */
@@ -387,6 +463,44 @@ static void test_step_t_dependencies(void) {
     }
 }
 
+/* The last-only op: its one output moves with q, and with k and v at the key steps
+ * (every step before the last, and the last only with include_last). */
+static void test_step_t_last_dependencies(void) {
+    enum { T = 6, DH = 2, N = T * DH };
+    for (int include_last = 0; include_last < 2; include_last++) {
+        float q[DH], kv[2][N];
+        sbt_rng r;
+        sbt_rng_seed(&r, 5);
+        for (int c = 0; c < DH; c++) q[c] = sbt_rng_uniform_range(&r, -1, 1);
+        for (int a = 0; a < 2; a++)
+            for (int i = 0; i < N; i++) kv[a][i] = sbt_rng_uniform_range(&r, -1, 1);
+        sbt_graph *g = sbt_graph_new();
+        int pq = sbt_param(g, "q", 4, (int64_t[]){1, 1, 1, DH}, q, NULL);
+        int pk = sbt_param(g, "k", 4, (int64_t[]){1, 1, T, DH}, kv[0], NULL);
+        int pv = sbt_param(g, "v", 4, (int64_t[]){1, 1, T, DH}, kv[1], NULL);
+        int y = sbt_step_t_attention_last(g, pq, pk, pv, include_last);
+        REQUIRE(sbt_graph_finalize(g) == SBT_OK);
+        REQUIRE(sbt_graph_forward(g, 0) == SBT_OK);
+        float base[DH];
+        memcpy(base, sbt_graph_value(g, y), sizeof base);
+        q[0] += 0.5f;
+        sbt_graph_forward(g, 0);
+        q[0] -= 0.5f;
+        CHECK(memcmp(base, sbt_graph_value(g, y), sizeof base) != 0);
+        for (int a = 0; a < 2; a++)
+            for (int step = 0; step < T; step++) {
+                kv[a][step * DH] += 0.5f;
+                sbt_graph_forward(g, 0);
+                kv[a][step * DH] -= 0.5f;
+                int moved = memcmp(base, sbt_graph_value(g, y), sizeof base) != 0;
+                int expect = step < T - 1 || include_last;
+                CHECK_MSG(moved == expect, "include_last %d: %c at step %d moved %d", include_last, "kv"[a],
+                          step, moved);
+            }
+        sbt_graph_free(g);
+    }
+}
+
 int main(void) {
     RUN(test_forward_values);
     RUN(test_build_errors);
@@ -402,5 +516,9 @@ int main(void) {
     RUN(test_dropout_determinism);
     RUN(test_step_t_grads);
     RUN(test_step_t_dependencies);
+    RUN(test_step_t_last_grads);
+    RUN(test_step_t_last_matches_full);
+    RUN(test_step_t_last_shapes);
+    RUN(test_step_t_last_dependencies);
     return check_summary();
 }

@@ -79,6 +79,20 @@ static double max_abs_diff(const float *a, const float *b, int64_t n) {
     return d;
 }
 
+/* max |a - b| / max(max |b|, floor): a relative error per tensor. The floor matters for
+ * tensors whose exact gradient is zero (the K bias: softmax ignores a constant shift;
+ * biases in front of BatchNorm): there float32 leaves round-off of order 1e-9, so they
+ * are compared on the scale of the whole model's gradients (floor = 1e-3 * the largest
+ * reference gradient) instead of their own. */
+static double rel_error(const float *a, const float *b, int64_t n, double floor) {
+    double num = 0.0, den = floor > 1e-12 ? floor : 1e-12;
+    for (int64_t i = 0; i < n; i++) {
+        num = fmax(num, fabs((double)a[i] - b[i]));
+        den = fmax(den, fabs((double)b[i]));
+    }
+    return num / den;
+}
+
 /* Padded steps (whatever their values, however many) change neither outputs nor
  * gradients, in training mode (BatchNorm statistics) and in eval mode. */
 static void test_padding_has_no_effect(void) {
@@ -169,6 +183,140 @@ static void test_save_load_round_trip(void) {
     sbt_model_free(back);
 }
 
+/* ---- last-layer trimming (forecast and anomaly graphs) ---- */
+
+enum { TRIM_BATCH = 3, TRIM_LEN = 12 };
+
+/* What one training step of a graph gives: prediction, loss, every gradient, and the
+ * graph's size. */
+typedef struct {
+    float out[TRIM_BATCH * 3], loss, *grads;
+    int nodes, trimmed;
+    size_t arena;
+} step_result;
+
+static sbt_config trim_config(sbt_task task, sbt_norm norm, sbt_weights weights, sbt_attention attention,
+                              int include_last) {
+    sbt_config c = small_config(norm, SBT_POS_SINUSOIDAL);
+    c.task = task;
+    c.outputs = c.channels;
+    c.weights = weights;
+    c.keep = weights == SBT_WEIGHTS_SBT ? 0.5f : 1.0f;
+    c.attention = attention;
+    c.attn_include_last = include_last;
+    return c;
+}
+
+/* Random windows and targets (seeded, so both graphs see the same batch), one
+ * training-mode forward and backward. */
+static sbt_status run_step(sbt_model *m, int untrimmed, step_result *res) {
+    sbt_model_graph mg;
+    sbt_status st = untrimmed ? sbt_model_graph_build_untrimmed(m, TRIM_BATCH, TRIM_LEN, &mg)
+                              : sbt_model_graph_build(m, TRIM_BATCH, TRIM_LEN, &mg);
+    if (st) return st;
+    sbt_rng r;
+    sbt_rng_seed(&r, 77);
+    float *x = sbt_graph_value(mg.graph, mg.x), *y = sbt_graph_value(mg.graph, mg.target);
+    for (int i = 0; i < TRIM_BATCH * TRIM_LEN * 3; i++) x[i] = sbt_rng_uniform_range(&r, -2, 2);
+    for (int i = 0; i < TRIM_BATCH * 3; i++) y[i] = sbt_rng_uniform_range(&r, -1, 1);
+    for (int i = 0; i < TRIM_BATCH * TRIM_LEN; i++) {
+        sbt_graph_value(mg.graph, mg.step_mask)[i] = 1.0f;
+        sbt_graph_value(mg.graph, mg.attn_mask)[i] = 0.0f;
+    }
+    memset(m->grads, 0, (size_t)m->n_values * sizeof(float));
+    st = sbt_graph_forward(mg.graph, 1);
+    if (!st) st = sbt_graph_backward(mg.graph, mg.loss);
+    memcpy(res->out, sbt_graph_value(mg.graph, mg.output), sizeof res->out);
+    res->loss = sbt_graph_value(mg.graph, mg.loss)[0];
+    memcpy(res->grads, m->grads, (size_t)m->n_values * sizeof(float));
+    res->nodes = sbt_graph_count(mg.graph);
+    res->arena = sbt_graph_arena_bytes(mg.graph);
+    res->trimmed = mg.trimmed;
+    sbt_model_graph_free(&mg);
+    return st;
+}
+
+/* The trimmed graph against the untrimmed one: the same prediction, loss and gradient of
+ * every trained tensor (Biprop scores included) up to float rounding. Returns whether
+ * the default build trimmed. */
+static int compare_trimmed(const sbt_config *cfg, const char *what) {
+    sbt_model *m = NULL;
+    if (sbt_model_new(cfg, &m) != SBT_OK) {
+        CHECK_MSG(0, "%s: %s", what, sbt_last_error());
+        return 0;
+    }
+    step_result full = {.grads = calloc((size_t)m->n_values, sizeof(float))},
+                trim = {.grads = calloc((size_t)m->n_values, sizeof(float))};
+    CHECK(run_step(m, 1, &full) == SBT_OK);
+    CHECK(run_step(m, 0, &trim) == SBT_OK);
+    CHECK(!full.trimmed);
+    CHECK_MSG(rel_error(trim.out, full.out, TRIM_BATCH * 3, 0) < 1e-5, "%s: prediction rel error %g", what,
+              rel_error(trim.out, full.out, TRIM_BATCH * 3, 0));
+    CHECK_MSG(rel_error(&trim.loss, &full.loss, 1, 0) < 1e-5, "%s: loss %g vs %g", what, trim.loss,
+              full.loss);
+    double largest = 0.0;
+    for (int64_t i = 0; i < m->n_values; i++) largest = fmax(largest, fabs(full.grads[i]));
+    CHECK_MSG(largest > 0.0, "%s: no gradient", what);
+    int compared = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const sbt_tensor_info *ti = &m->tensors[i];
+        if (ti->kind != SBT_TENSOR_PARAM) continue;
+        /* the floor (see rel_error): the K bias's exact gradient is zero, and what the two
+         * graphs give for it is round-off of up to ~1e-8 of the largest gradient */
+        double e = rel_error(trim.grads + ti->offset, full.grads + ti->offset, ti->size, 1e-2 * largest);
+        CHECK_MSG(e < 1e-5, "%s: %s gradient rel error %g", what, ti->name, e);
+        compared++;
+    }
+    CHECK(compared >= 14); /* SBT without norms: the scores of 14 linear layers */
+    /* the nodes are as many (a slice moves into the last layer); their buffers shrink */
+    if (trim.trimmed)
+        CHECK_MSG(trim.arena < full.arena, "%s: arena %zu vs %zu bytes", what, trim.arena, full.arena);
+    else
+        CHECK(trim.nodes == full.nodes && trim.arena == full.arena);
+    free(full.grads);
+    free(trim.grads);
+    sbt_model_free(m);
+    return trim.trimmed;
+}
+
+/* Step-T's last layer: LayerNorm and no norm, dense and SBT, both include_last
+ * conventions; forecast and anomaly. */
+static void test_trimmed_step_t_matches_untrimmed(void) {
+    sbt_norm norms[] = {SBT_NORM_LAYER, SBT_NORM_NONE};
+    sbt_weights weights[] = {SBT_WEIGHTS_DENSE, SBT_WEIGHTS_SBT};
+    for (int n = 0; n < 2; n++)
+        for (int w = 0; w < 2; w++)
+            for (int incl = 0; incl < 2; incl++) {
+                char what[96];
+                snprintf(what, sizeof what, "step-t norm %s %s include_last %d", sbt_norm_name(norms[n]),
+                         sbt_weights_name(weights[w]), incl);
+                sbt_config c = trim_config(SBT_TASK_FORECAST, norms[n], weights[w], SBT_ATTN_STEP_T, incl);
+                CHECK_MSG(compare_trimmed(&c, what), "%s: not trimmed", what);
+            }
+    sbt_config c = trim_config(SBT_TASK_ANOMALY, SBT_NORM_LAYER, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T, 0);
+    CHECK_MSG(compare_trimmed(&c, "anomaly"), "anomaly: not trimmed");
+}
+
+/* `self` attention (every layer on the last step), and what must not be trimmed:
+ * BatchNorm (statistics over all steps), full attention, classification. The untrimmed
+ * graph is built then, and both builds agree trivially. */
+static void test_trim_only_when_exact(void) {
+    sbt_config c = trim_config(SBT_TASK_FORECAST, SBT_NORM_LAYER, SBT_WEIGHTS_SBT, SBT_ATTN_SELF, 0);
+    CHECK_MSG(compare_trimmed(&c, "self"), "self: not trimmed");
+    c = trim_config(SBT_TASK_FORECAST, SBT_NORM_BATCH, SBT_WEIGHTS_DENSE, SBT_ATTN_STEP_T, 0);
+    CHECK_MSG(!compare_trimmed(&c, "batchnorm"), "batchnorm: trimmed");
+    c = trim_config(SBT_TASK_FORECAST, SBT_NORM_LAYER, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL, 0);
+    CHECK_MSG(!compare_trimmed(&c, "full attention"), "full attention: trimmed");
+    c = small_config(SBT_NORM_LAYER, SBT_POS_SINUSOIDAL);
+    sbt_model *m = NULL;
+    sbt_model_graph mg;
+    REQUIRE(sbt_model_new(&c, &m) == SBT_OK);
+    REQUIRE(sbt_model_graph_build(m, 2, 10, &mg) == SBT_OK);
+    CHECK(!mg.trimmed);
+    sbt_model_graph_free(&mg);
+    sbt_model_free(m);
+}
+
 /* ---- golden test against PyTorch ---- */
 
 static void write_tensor(const char *dir, FILE *manifest, const char *name, const float *data, int ndim,
@@ -197,20 +345,6 @@ static float *read_tensor(const char *dir, const char *name, int64_t n) {
     }
     if (f) fclose(f);
     return data;
-}
-
-/* max |a - b| / max(max |b|, floor): a relative error per tensor. The floor matters for
- * tensors whose exact gradient is zero (the K bias: softmax ignores a constant shift;
- * biases in front of BatchNorm): there float32 leaves round-off of order 1e-9, so they
- * are compared on the scale of the whole model's gradients (floor = 1e-3 * the largest
- * reference gradient) instead of their own. */
-static double rel_error(const float *a, const float *b, int64_t n, double floor) {
-    double num = 0.0, den = floor > 1e-12 ? floor : 1e-12;
-    for (int64_t i = 0; i < n; i++) {
-        num = fmax(num, fabs((double)a[i] - b[i]));
-        den = fmax(den, fabs((double)b[i]));
-    }
-    return num / den;
 }
 
 static void write_golden_inputs(const char *dir, sbt_model *m, const sbt_dataset *ds) {
@@ -315,6 +449,8 @@ int main(void) {
     RUN(test_padding_has_no_effect);
     RUN(test_config_text);
     RUN(test_save_load_round_trip);
+    RUN(test_trimmed_step_t_matches_untrimmed);
+    RUN(test_trim_only_when_exact);
     RUN(test_golden_torch_batchnorm);
     RUN(test_golden_torch_layernorm_learned);
     RUN(test_golden_torch_sbt);

@@ -16,6 +16,7 @@ typedef struct {
     int64_t batch, length;
     int step_mask, attn_mask;
     int qkv_mask[3]; /* (length, d) fixed masks of the Q, K, V activations, or -1 */
+    int untrimmed;   /* compute every step of every layer (sbt_model_graph_build_untrimmed) */
 } builder;
 
 static int param(builder *b, const char *name) {
@@ -63,51 +64,52 @@ static int maybe_dropout(builder *b, int x, uint64_t stream) {
     return p > 0.0f ? sbt_dropout(b->g, x, p, b->m->cfg.seed * 1000003u + stream) : x;
 }
 
-/* (B, T, d) -> (B, heads, T, d_head) */
-static int split_heads(builder *b, int x) {
+/* (B, steps, d) -> (B, heads, steps, d_head); steps is the length, or 1 in a layer
+ * trimmed to the last step. */
+static int split_heads(builder *b, int x, int64_t steps) {
     int64_t h = b->m->cfg.heads, dh = b->m->cfg.d_model / h;
-    int r = sbt_reshape(b->g, x, 4, (int64_t[]){b->batch, b->length, h, dh});
+    int r = sbt_reshape(b->g, x, 4, (int64_t[]){b->batch, steps, h, dh});
     return sbt_transpose(b->g, r, (int[]){0, 2, 1, 3});
 }
 
-/* (B, heads, T, d_head) -> (B, T, d), then the output projection. */
-static int merge_heads(builder *b, int ctx, int layer) {
+/* (B, heads, steps, d_head) -> (B, steps, d), then the output projection. */
+static int merge_heads(builder *b, int ctx, int layer, int64_t steps) {
     char name[32];
     int merged = sbt_reshape(b->g, sbt_transpose(b->g, ctx, (int[]){0, 2, 1, 3}), 3,
-                             (int64_t[]){b->batch, b->length, b->m->cfg.d_model});
+                             (int64_t[]){b->batch, steps, b->m->cfg.d_model});
     snprintf(name, sizeof name, "layer%d.out", layer);
     return linear(b, merged, name);
 }
 
 /* One of Q, K, V: its projection, masked in the qkv-mask variant, split into heads. */
-static int projection(builder *b, int x, int layer, int which) {
+static int projection(builder *b, int x, int layer, int which, int64_t steps) {
     char name[32];
     snprintf(name, sizeof name, "layer%d.%s", layer, (const char *[]){"q", "k", "v"}[which]);
     int proj = linear(b, x, name);
     if (b->m->cfg.attention == SBT_ATTN_QKV_MASK) proj = sbt_mul(b->g, proj, b->qkv_mask[which]);
-    return split_heads(b, proj);
+    return split_heads(b, proj, steps);
 }
 
 /* The attention variants differ only here: `self` needs V alone (each step attends to
  * itself), Step-T computes only the last query's scores, full and qkv-mask form the
  * whole softmax(Q K^T / sqrt(d_head)) V with the padding mask. */
-static int attention(builder *b, int x, int layer) {
+static int attention(builder *b, int x, int layer, int64_t steps) {
     const sbt_config *c = &b->m->cfg;
-    int v = projection(b, x, layer, 2);
-    if (c->attention == SBT_ATTN_SELF) return merge_heads(b, v, layer);
-    int q = projection(b, x, layer, 0), k = projection(b, x, layer, 1);
+    int v = projection(b, x, layer, 2, steps);
+    if (c->attention == SBT_ATTN_SELF) return merge_heads(b, v, layer, steps);
+    int q = projection(b, x, layer, 0, steps), k = projection(b, x, layer, 1, steps);
     if (c->attention == SBT_ATTN_STEP_T)
-        return merge_heads(b, sbt_step_t_attention(b->g, q, k, v, c->attn_include_last), layer);
+        return merge_heads(b, sbt_step_t_attention(b->g, q, k, v, c->attn_include_last), layer, steps);
     float scale = 1.0f / sqrtf((float)(c->d_model / c->heads));
     int scores = sbt_scale(b->g, sbt_matmul(b->g, q, k, 0, 1), scale);
     int probs = sbt_softmax(b->g, scores, b->attn_mask);
-    return merge_heads(b, sbt_matmul(b->g, probs, v, 0, 0), layer);
+    return merge_heads(b, sbt_matmul(b->g, probs, v, 0, 0), layer, steps);
 }
 
-/* x = norm(x + MHA(x)); x = norm(x + FFN(x)) */
-static int encoder_layer(builder *b, int x, int layer) {
+/* The rest of a layer after attention `a` of its input x: x = norm(x + a);
+ * x = norm(x + FFN(x)). All of it is per step. */
+static int add_norm_ffn(builder *b, int x, int a, int layer) {
     char name[32];
-    int a = maybe_dropout(b, attention(b, x, layer), (uint64_t)layer * 2);
     snprintf(name, sizeof name, "layer%d.norm1", layer);
     x = norm(b, sbt_add(b->g, x, a), name);
     snprintf(name, sizeof name, "layer%d.ff1", layer);
@@ -116,6 +118,57 @@ static int encoder_layer(builder *b, int x, int layer) {
     f = maybe_dropout(b, linear(b, f, name), (uint64_t)layer * 2 + 1);
     snprintf(name, sizeof name, "layer%d.norm2", layer);
     return norm(b, sbt_add(b->g, x, f), name);
+}
+
+/* x = norm(x + MHA(x)); x = norm(x + FFN(x)) over `steps` steps. */
+static int encoder_layer(builder *b, int x, int layer, int64_t steps) {
+    int a = maybe_dropout(b, attention(b, x, layer, steps), (uint64_t)layer * 2);
+    return add_norm_ffn(b, x, a, layer);
+}
+
+/* The first encoder layer that may run on the last step alone, or -1. Forecast and
+ * anomaly heads read only step T-1 of the encoder output. Step-T attention mixes steps
+ * only into that step's output, so the last layer needs K and V of every step but
+ * nothing else; with `self` attention no layer mixes steps, so every layer can. Exact
+ * only when the norms are per step: BatchNorm's statistics span all steps. */
+static int trim_from(const builder *b) {
+    const sbt_config *c = &b->m->cfg;
+    if (b->untrimmed || c->task == SBT_TASK_CLASSIFY || c->norm == SBT_NORM_BATCH || c->layers < 1) return -1;
+    if (c->attention == SBT_ATTN_SELF) return 0;
+    return c->attention == SBT_ATTN_STEP_T ? c->layers - 1 : -1;
+}
+
+/* Slices the last step, (B, T, d) -> (B, 1, d). */
+static int last_step(builder *b, int x) { return sbt_slice(b->g, x, 1, b->length - 1, b->length); }
+
+/* An encoder layer over input x (B, T, d) computing only its last step (B, 1, d): Step-T
+ * attention's K and V over every step, everything else on the last step. Dropout masks
+ * are drawn for the step computed (dropout draws depend on the node anyway). */
+static int last_step_layer(builder *b, int x, int layer) {
+    const sbt_config *c = &b->m->cfg;
+    int last = last_step(b, x);
+    if (c->attention != SBT_ATTN_STEP_T) return encoder_layer(b, last, layer, 1);
+    int v = projection(b, x, layer, 2, b->length), q = projection(b, last, layer, 0, 1),
+        k = projection(b, x, layer, 1, b->length);
+    int ctx = sbt_step_t_attention_last(b->g, q, k, v, c->attn_include_last);
+    int a = maybe_dropout(b, merge_heads(b, ctx, layer, 1), (uint64_t)layer * 2);
+    return add_norm_ffn(b, last, a, layer);
+}
+
+/* The encoder layers over h (B, T, d); *steps becomes 1 when the output holds the last
+ * step only (see trim_from). */
+static int encoder(builder *b, int h, int64_t *steps) {
+    int trim = trim_from(b);
+    *steps = b->length;
+    for (int l = 0; l < b->m->cfg.layers; l++) {
+        if (l == trim) {
+            h = last_step_layer(b, h, l);
+            *steps = 1;
+        } else {
+            h = encoder_layer(b, h, l, *steps);
+        }
+    }
+    return h;
 }
 
 static int positions(builder *b, int x, int *pos_input) {
@@ -168,8 +221,9 @@ static void build_nodes(builder *b, sbt_model_graph *mg, int *pos_input) {
                              : -1;
     int h = sbt_scale(g, linear(b, mg->x, "input"), sqrtf((float)c->d_model));
     h = positions(b, h, pos_input);
-    for (int l = 0; l < c->layers; l++) h = encoder_layer(b, h, l);
-    h = sbt_relu(g, h);
+    int64_t steps;
+    h = sbt_relu(g, encoder(b, h, &steps));
+    mg->trimmed = trim_from(b) >= 0;
     if (c->task == SBT_TASK_CLASSIFY) {
         /* per-step logits, averaged over the real steps */
         int per_step = linear(b, h, "head");
@@ -179,14 +233,13 @@ static void build_nodes(builder *b, sbt_model_graph *mg, int *pos_input) {
         return;
     }
     /* forecasting and anomaly detection: the last step's output, all channels */
-    int last =
-        sbt_reshape(g, sbt_slice(g, h, 1, b->length - 1, b->length), 2, (int64_t[]){b->batch, c->d_model});
+    int last = sbt_reshape(g, steps == 1 ? h : last_step(b, h), 2, (int64_t[]){b->batch, c->d_model});
     mg->output = sbt_graph_name(g, linear(b, last, "head"), "prediction");
     mg->target = sbt_input(g, "target", 2, (int64_t[]){b->batch, c->outputs});
     mg->loss = sbt_graph_name(g, sbt_mse(g, mg->output, mg->target), "loss");
 }
 
-sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
+static sbt_status build_graph(sbt_model *m, int batch, int length, int untrimmed, sbt_model_graph *mg) {
     memset(mg, 0, sizeof *mg);
     if (m->cfg.task != SBT_TASK_CLASSIFY && m->cfg.outputs != m->cfg.channels)
         return sbt_fail(SBT_ERR_ARG, "model: a %s model predicts its %d input channels, not %d",
@@ -195,7 +248,7 @@ sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_
     if (m->cfg.pos == SBT_POS_LEARNED && length > m->cfg.max_len)
         return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but the learned position table has %d",
                         length, m->cfg.max_len);
-    builder b = {.g = sbt_graph_new(), .m = m, .batch = batch, .length = length};
+    builder b = {.g = sbt_graph_new(), .m = m, .batch = batch, .length = length, .untrimmed = untrimmed};
     if (!b.g) return sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
     int pos_input;
     build_nodes(&b, mg, &pos_input);
@@ -212,6 +265,14 @@ sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_
     mg->batch = batch;
     mg->length = length;
     return SBT_OK;
+}
+
+sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
+    return build_graph(m, batch, length, 0, mg);
+}
+
+sbt_status sbt_model_graph_build_untrimmed(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
+    return build_graph(m, batch, length, 1, mg);
 }
 
 void sbt_model_graph_free(sbt_model_graph *mg) {

@@ -38,6 +38,7 @@ static const struct {
     [SBT_OP_MSE] = {"MSE", sbt_fwd_mse, sbt_bwd_mse},
     [SBT_OP_BIPROP] = {"Biprop", sbt_fwd_biprop, sbt_bwd_biprop},
     [SBT_OP_STEP_T] = {"StepTAttention", sbt_fwd_step_t, sbt_bwd_step_t},
+    [SBT_OP_STEP_T_LAST] = {"StepTAttentionLast", sbt_fwd_step_t_last, sbt_bwd_step_t_last},
 };
 
 const char *sbt_op_name(sbt_op op) { return op < SBT_OP_COUNT ? OPS[op].name : "?"; }
@@ -454,20 +455,36 @@ int sbt_biprop_weight(sbt_graph *g, int scores, int weight, float keep, int per_
     return id;
 }
 
-int sbt_step_t_attention(sbt_graph *g, int q, int k, int v, int include_last) {
+/* q, k, v of one (B, h, T, d_head) shape, except that q has `q_steps` steps (the last
+ * step only, or all of them); 0 after recording a shape error. */
+static int step_t_shapes_ok(sbt_graph *g, const char *op, const sbt_node *Q, const sbt_node *K,
+                            const sbt_node *V, int64_t q_steps) {
+    int same = Q->ndim == 4 && K->ndim == 4 && V->ndim == 4 && Q->shape[2] == q_steps;
+    for (int i = 0; same && i < 4; i++)
+        same = K->shape[i] == V->shape[i] && (i == 2 || Q->shape[i] == K->shape[i]);
+    if (same) return 1;
+    char s1[64], s2[64];
+    build_error(g, SBT_ERR_SHAPE, "%s: q %s, k %s: expected (B, h, %s, d_head) and (B, h, T, d_head), v as k",
+                op, fmt_shape(Q, s1), fmt_shape(K, s2), q_steps == 1 ? "1" : "T");
+    return 0;
+}
+
+static int step_t_node(sbt_graph *g, sbt_op op, int q, int k, int v, int include_last) {
     const sbt_node *Q = node_or_null(g, q), *K = node_or_null(g, k), *V = node_or_null(g, v);
     if (!Q || !K || !V) return invalid_input(g, (int[]){q, k, v}, 3);
-    int same = Q->ndim == 4 && K->ndim == 4 && V->ndim == 4;
-    for (int i = 0; same && i < 4; i++) same = Q->shape[i] == K->shape[i] && Q->shape[i] == V->shape[i];
-    if (!same) {
-        char s1[64];
-        return build_error(g, SBT_ERR_SHAPE,
-                           "StepTAttention: q %s, k and v must share one (B, h, T, d_head) shape",
-                           fmt_shape(Q, s1));
-    }
-    int id = push_node(g, SBT_OP_STEP_T, (int[]){q, k, v}, 3, 4, Q->shape);
+    int64_t q_steps = op == SBT_OP_STEP_T_LAST ? 1 : K->shape[2];
+    if (!step_t_shapes_ok(g, OPS[op].name, Q, K, V, q_steps)) return -1;
+    int id = push_node(g, op, (int[]){q, k, v}, 3, 4, Q->shape);
     if (id >= 0) g->nodes[id].attr.step_t.include_last = include_last;
     return id;
+}
+
+int sbt_step_t_attention(sbt_graph *g, int q, int k, int v, int include_last) {
+    return step_t_node(g, SBT_OP_STEP_T, q, k, v, include_last);
+}
+
+int sbt_step_t_attention_last(sbt_graph *g, int q, int k, int v, int include_last) {
+    return step_t_node(g, SBT_OP_STEP_T_LAST, q, k, v, include_last);
 }
 
 /* Forward state each op keeps for its backward, in floats. */
@@ -479,7 +496,8 @@ static int64_t saved_floats(const sbt_graph *g, const sbt_node *n) {
     case SBT_OP_DROPOUT: return n->size;
     case SBT_OP_CROSS_ENTROPY: return x->size;
     case SBT_OP_STEP_T: return n->size / n->shape[3]; /* the last query's probabilities */
-    case SBT_OP_BIPROP: return 2 * n->size;           /* mask, then the selection's int32 scratch */
+    case SBT_OP_STEP_T_LAST: return g->nodes[n->inputs[1]].size / n->shape[3]; /* the same, over k's steps */
+    case SBT_OP_BIPROP: return 2 * n->size; /* mask, then the selection's int32 scratch */
     default: return 0;
     }
 }

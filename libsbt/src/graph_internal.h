@@ -54,6 +54,7 @@ SBT_DECLARE_OP(cross_entropy)
 SBT_DECLARE_OP(mse)
 SBT_DECLARE_OP(biprop)
 SBT_DECLARE_OP(step_t)
+SBT_DECLARE_OP(step_t_last)
 #undef SBT_DECLARE_OP
 
 #endif

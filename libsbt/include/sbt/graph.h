@@ -68,10 +68,9 @@ typedef enum sbt_op {
     SBT_OP_DROPOUT,       /* inverted dropout, training only, seeded */
     SBT_OP_CROSS_ENTROPY, /* mean over rows of -log softmax(logits)[label] */
     SBT_OP_MSE,           /* mean of (a - b)^2 over all elements */
-    SBT_OP_BIPROP,
-    SBT_OP_STEP_T,
-    /* Step-T attention over (B, h, T, d_head) q, k, v */ /* sparse binary weight alpha * sign(W) * topk(|S|)
-                                                             (see biprop.h) */
+    SBT_OP_BIPROP,        /* sparse binary weight alpha * sign(W) * topk(|S|) (see biprop.h) */
+    SBT_OP_STEP_T,        /* Step-T attention over (B, h, T, d_head) q, k, v */
+    SBT_OP_STEP_T_LAST,   /* its last step alone: q (B, h, 1, d_head), k and v (B, h, T, d_head) */
     SBT_OP_COUNT
 } sbt_op;
 
@@ -181,6 +180,10 @@ int sbt_biprop_weight(sbt_graph *g, int scores, int weight, float keep, int per_
  * to 0..T-1 when include_last. Costs O(T * d_head) per head instead of O(T^2 * d_head).
  * No padding mask: the windows it serves are never padded. */
 int sbt_step_t_attention(sbt_graph *g, int q, int k, int v, int include_last);
+/* The last step of sbt_step_t_attention alone, for when nothing reads the other steps:
+ * q (B, h, 1, d_head) is the last step's query, k and v (B, h, T, d_head) every step's;
+ * the output (B, h, 1, d_head) equals step T-1 of sbt_step_t_attention (same kernel). */
+int sbt_step_t_attention_last(sbt_graph *g, int q, int k, int v, int include_last);
 
 /* Names the node (for errors, sbt-info and exporters). Returns `id`. */
 int sbt_graph_name(sbt_graph *g, int id, const char *name);

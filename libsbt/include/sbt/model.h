@@ -155,9 +155,20 @@ typedef struct sbt_model_graph {
     int target;    /* (batch, outputs) values of the last step (forecast, anomaly), else -1 */
     int output;    /* (batch, outputs): logits (classify) or the last step's prediction */
     int loss;      /* scalar */
+    int trimmed;   /* 1 when layers compute only what the output reads (see below) */
 } sbt_model_graph;
 
+/* Forecast and anomaly models read only the last step of the encoder output, so where it
+ * is exact (LayerNorm or no norm, Step-T or self attention) the graph computes only that:
+ * Step-T's last layer projects K and V over every step and all else (Q, attention,
+ * output projection, norms, FFN) on step T-1 alone; with self attention every layer runs
+ * on step T-1 alone. Outputs, loss and gradients are those of the full computation up to
+ * float rounding (with dropout: the same distribution, other draws, since the masks are
+ * drawn per node). */
 sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *out);
+/* The same graph with every step of every layer computed (trimmed = 0): slower, for
+ * tests that check trimming, and for inspecting per-step activations. */
+sbt_status sbt_model_graph_build_untrimmed(sbt_model *m, int batch, int length, sbt_model_graph *out);
 void sbt_model_graph_free(sbt_model_graph *mg);
 /* Copies cases idx[0..count) of ds into the graph's inputs (x, masks, labels);
  * count must equal the graph's batch (build one graph per batch size). A series longer
