@@ -13,21 +13,28 @@
 static const char *const TOOL = "sbt-eval";
 
 static void usage(void) {
-    printf(
-        "Usage: %s MODEL.sbtm (--test FILE.ts | --synthetic) [--json] [--threads N]\n"
-        "Evaluate a trained model on labelled test data: accuracy and mean cross-entropy for a\n"
-        "classifier; for a forecaster, MSE and MAE on the test split of the CSV (by date) beside the\n"
-        "persistence baseline.\n\n"
-        "  --test FILE      test data: UEA .ts (labels among the model's classes), or the forecasting CSV\n"
-        "  --synthetic      the test half of the built-in synthetic set\n"
-        "  --entity NAME    anomaly models: the SMD machine or NASA channel of --test DIR\n"
-        "  --labels CSV     anomaly models on NASA data: the label file (default beside DIR)\n"
-        "  --json           print one JSON object (accuracy, loss, cases, correct) instead of text\n"
-        "  --threads N      threads (default: all cores)\n"
-        "  -h, --help       this help      -V, --version   the version\n\n"
-        "Example:\n"
-        "  %s jv.sbtm --test JapaneseVowels_TEST.ts --json\n",
-        TOOL, TOOL);
+    printf("Usage: %s MODEL.sbtm (--test FILE.ts | --synthetic) [--json] [--threads N]\n"
+           "Evaluate a trained model on labelled test data: accuracy and mean cross-entropy for a\n"
+           "classifier; for a forecaster, MSE and MAE on the test split of the CSV (by date) beside the\n"
+           "persistence baseline; for an anomaly model, the thresholds refitted on the train +\n"
+           "validation scores as in training and the test metrics (pooled over the entities; --json\n"
+           "adds each entity and the POT guard).\n\n"
+           "  --test FILE      test data: UEA .ts (labels among the model's classes), the forecasting CSV,\n"
+           "                   an anomaly folder (SMD, MSL, SMAP) or an anomaly test CSV\n"
+           "  --synthetic      the test half of the built-in synthetic set\n"
+           "  --entity SPEC    anomaly folders: NAME, NAME,NAME,... or all (default: the model's entities)\n"
+           "  --labels CSV     anomaly models on NASA data: the label file (default beside DIR)\n"
+           "  --train FILE     anomaly models on CSV files: the training CSV (thresholds come from it)\n"
+           "  --label-column NAME  --time-column NAME   anomaly CSV files (default: as in training)\n"
+           "  --pot-risk R  --pot-level Q   anomaly: POT settings (default: those stored in the model)\n"
+           "  --json           print one JSON object (accuracy, loss, cases, correct) instead of text\n"
+           "  --threads N      threads (default: all cores)\n"
+           "  -h, --help       this help      -V, --version   the version\n\n"
+           "Examples:\n"
+           "  %s jv.sbtm --test JapaneseVowels_TEST.ts --json\n"
+           "  %s smd.sbtm --test data/anomaly/SMD --entity machine-1-1,machine-1-6 --json\n"
+           "  %s m.sbtm --train train.csv --test test.csv\n",
+           TOOL, TOOL, TOOL, TOOL);
 }
 
 /* A label table holding the model's class names, so test labels map as in training. */
@@ -55,20 +62,61 @@ static int load_test(const char *path, int synthetic, const sbt_model *m, sbt_da
     return sbt_ts_read(path, &ref, test) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
 }
 
-/* Anomaly detection: thresholds from the entity's train + validation scores, metrics on
- * its test steps, exactly as sbt-train reports them after training. */
-static int eval_anomaly(const char *model_path, sbt_model *m, const char *dir, const char *entity,
-                        const char *labels, int json) {
+/* Anomaly flags; NULL / 0 when not given (the model's stored settings apply). */
+typedef struct {
+    const char *train, *test, *entity, *labels, *label_column, *time_column;
+    double pot_risk, pot_level;
+} anomaly_flags;
+
+/* The data and threshold settings: the flags where given, else what the model file says. */
+static int anomaly_setup(const anomaly_flags *f, const sbt_anomaly_settings *stored, tool_anomaly_source *src,
+                         sbt_anomaly_options *ao) {
+    *ao = stored->opt;
+    if (f->pot_risk > 0) ao->pot_risk = f->pot_risk;
+    if (f->pot_level > 0) ao->pot_level = f->pot_level;
+    if (!(ao->pot_risk < 1.0 - ao->pot_level))
+        return tool_usage_error(TOOL, "POT risk %g must be below 1 - level = %g", ao->pot_risk,
+                                1.0 - ao->pot_level);
+    memset(src, 0, sizeof *src);
+    src->label_column = f->label_column ? f->label_column : stored->label_column;
+    if (src->label_column) { /* a model trained on CSV files */
+        if (f->entity || f->labels)
+            return tool_usage_error(TOOL, "--entity and --labels are for anomaly folders");
+        if (!f->train) return tool_usage_error(TOOL, "an anomaly model on CSV files needs --train FILE.csv");
+        src->train_csv = f->train;
+        src->test_csv = f->test;
+        src->time_column = f->time_column ? f->time_column : stored->time_column;
+        return -1;
+    }
+    if (f->train || f->time_column)
+        return tool_usage_error(TOOL,
+                                "--train and --time-column are for anomaly CSV files (with --label-column)");
+    src->dir = f->test;
+    src->entities = f->entity ? f->entity : stored->entities;
+    src->labels = f->labels;
+    if (!src->entities) return tool_usage_error(TOOL, "an anomaly model needs --test DIR --entity NAME");
+    return -1;
+}
+
+/* Anomaly detection: thresholds from the train + validation scores, metrics on the test
+ * steps, exactly as sbt-train reports them after training (same data, same settings). */
+static int eval_anomaly(const char *model_path, sbt_model *m, const anomaly_flags *f,
+                        const sbt_anomaly_settings *stored, int json) {
+    tool_anomaly_source src;
+    sbt_anomaly_options ao;
+    int rc = anomaly_setup(f, stored, &src, &ao);
+    if (rc >= 0) return rc;
     int window = m->cfg.max_len;
     sbt_forecast_data *d = NULL;
-    sbt_anomaly_options ao = sbt_anomaly_defaults();
+    sbt_entity_list *names = NULL;
+    if ((rc = tool_anomaly_load(TOOL, &src, &window, &d, &names)) != 0) return rc;
     sbt_anomaly_report r;
-    if (sbt_anomaly_load(dir, entity, labels, &window, &d)) return tool_fail_lib(TOOL);
-    int rc = TOOL_EXIT_OK;
     if (sbt_anomaly_evaluate(m, d, &ao, &r))
         rc = tool_fail_lib(TOOL);
     else
-        tool_print_anomaly_report(&r, json ? model_path : NULL);
+        tool_print_anomaly_report(&r, &ao, names, f->test, json ? model_path : NULL);
+    sbt_anomaly_report_free(&r);
+    sbt_entity_list_free(names);
     sbt_forecast_free(d);
     return rc;
 }
@@ -104,20 +152,37 @@ int main(int argc, char **argv) {
     static const struct option opts[] = {{"test", required_argument, 0, 't'},
                                          {"entity", required_argument, 0, 'e'},
                                          {"labels", required_argument, 0, 'l'},
+                                         {"train", required_argument, 0, 'T'},
+                                         {"label-column", required_argument, 0, 'c'},
+                                         {"time-column", required_argument, 0, 'C'},
+                                         {"pot-risk", required_argument, 0, 'r'},
+                                         {"pot-level", required_argument, 0, 'q'},
                                          {"synthetic", no_argument, 0, 's'},
                                          {"json", no_argument, 0, 'j'},
                                          {"threads", required_argument, 0, 'n'},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
-    const char *test_path = NULL, *entity = NULL, *labels = NULL;
+    const char *test_path = NULL;
+    anomaly_flags af = {0};
     int synthetic = 0, json = 0, opt;
     long threads = 0;
     while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (opt) {
-        case 't': test_path = optarg; break;
-        case 'e': entity = optarg; break;
-        case 'l': labels = optarg; break;
+        case 't': test_path = af.test = optarg; break;
+        case 'e': af.entity = optarg; break;
+        case 'l': af.labels = optarg; break;
+        case 'T': af.train = optarg; break;
+        case 'c': af.label_column = optarg; break;
+        case 'C': af.time_column = optarg; break;
+        case 'r': /* the ranges of sbt-train */
+            if (tool_parse_double(optarg, 1e-12, 0.5, &af.pot_risk))
+                return tool_usage_error(TOOL, "invalid --pot-risk '%s'", optarg);
+            break;
+        case 'q':
+            if (tool_parse_double(optarg, 0.5, 0.999999, &af.pot_level))
+                return tool_usage_error(TOOL, "invalid --pot-level '%s'", optarg);
+            break;
         case 's': synthetic = 1; break;
         case 'j': json = 1; break;
         case 'n':
@@ -135,13 +200,22 @@ int main(int argc, char **argv) {
     const char *model_path = argv[optind];
     sbt_model *m = NULL;
     sbt_dataset *test = NULL;
-    if (sbt_model_load(model_path, &m)) return tool_fail_lib(TOOL);
+    sbt_anomaly_settings stored;
+    if (sbt_anomaly_model_load(model_path, &m, &stored)) return tool_fail_lib(TOOL);
     if (m->cfg.task == SBT_TASK_ANOMALY) {
-        int arc = synthetic || !entity
-                      ? tool_usage_error(TOOL, "an anomaly model needs --test DIR --entity NAME")
-                      : eval_anomaly(model_path, m, test_path, entity, labels, json);
+        int arc = synthetic ? tool_usage_error(TOOL, "an anomaly model needs --test DIR or --test FILE.csv")
+                            : eval_anomaly(model_path, m, &af, &stored, json);
+        sbt_anomaly_settings_free(&stored);
         sbt_model_free(m);
         return arc;
+    }
+    sbt_anomaly_settings_free(&stored);
+    if (af.entity || af.labels || af.train || af.label_column || af.time_column || af.pot_risk > 0 ||
+        af.pot_level > 0) {
+        sbt_model_free(m);
+        return tool_usage_error(TOOL,
+                                "--entity, --labels, --train, --label-column, --time-column, --pot-risk "
+                                "and --pot-level are for anomaly models");
     }
     if (m->cfg.task == SBT_TASK_FORECAST) {
         int frc = synthetic ? tool_usage_error(TOOL, "a forecasting model needs --test FILE.csv")

@@ -34,12 +34,29 @@ static void usage(void) {
            "  --task classify|forecast  the task (classify); forecast: --train FILE.csv with a date\n"
            "                        column, split by date (train/validation/test), last step predicted\n"
            "  --task anomaly        --train DIR (SMD: train/ test/ test_label/; NASA MSL|SMAP: train/ test/\n"
-           "                        with ../SMAP_MSL/labeled_anomalies.csv) --entity NAME: the model\n"
-           "                        predicts each step from the steps before it; score = its MSE;\n"
-           "                        thresholds (POT, quantile) from train + validation scores only;\n"
-           "                        precision/recall/F1 with and without point adjustment, AUC-PR\n"
-           "  --entity NAME         anomaly: SMD machine or NASA channel   --labels CSV  NASA label file\n"
-           "  --window W            forecast/anomaly: steps per window (200; NASA 50)\n"
+           "                        with ../SMAP_MSL/labeled_anomalies.csv) --entity NAME, or --train\n"
+           "                        A.csv --test B.csv --label-column NAME: the model predicts each step\n"
+           "                        from the steps before it; score = its MSE; thresholds (POT, quantile)\n"
+           "                        from train + validation scores only; precision/recall/F1 with and\n"
+           "                        without point adjustment, AUC-PR\n"
+           "  --entity NAME[,NAME..]|all  anomaly: SMD machine(s) or NASA channel(s); several (or all that\n"
+           "                        can be read; what is left out is said on stderr; NASA: P-2, twice in\n"
+           "                        the label file, is left out) train one model over the entities end to\n"
+           "                        end: no window straddles two entities, validation is the last 10 %%\n"
+           "                        of each entity's train part, each entity is z-scored on its own, and\n"
+           "                        metrics are pooled over all test steps (sbt-eval --json: per entity)\n"
+           "  --labels CSV          anomaly, NASA: the label file (../SMAP_MSL/labeled_anomalies.csv)\n"
+           "  --label-column NAME   anomaly on CSV files: the 0/1 label column (required in --test; in\n"
+           "                        --train it may be absent and is ignored). Every other column is a\n"
+           "                        channel; empty or NaN cells are errors (nothing is filled in)\n"
+           "  --time-column NAME    anomaly on CSV files: a time stamp column to leave out\n"
+           "  --pot-risk R          anomaly: POT tail probability, 0 < R < 1 - Q (1e-4)\n"
+           "  --pot-level Q         anomaly: POT initial threshold, the Q-quantile of the calibration\n"
+           "                        scores, 0.5 <= Q < 1 (0.98). Both are stored in the model for\n"
+           "                        sbt-eval. A POT threshold beyond 10x the calibration scores' reach\n"
+           "                        above the initial threshold (or a failed fit) falls back to the\n"
+           "                        (1 - R)-quantile of the calibration scores; the report says so\n"
+           "  --window W            forecast/anomaly: steps per window (200; NASA and CSV anomaly 50)\n"
            "  --window-norm none|last  forecast/anomaly: feed each window relative to its last\n"
            "                        observed step, so the model predicts the change (forecast last,\n"
            "                        anomaly none; none is the paper's)\n"
@@ -76,14 +93,19 @@ static void usage(void) {
            "  %s --task classify --model dense --train JapaneseVowels_TRAIN.ts \\\n"
            "            --test JapaneseVowels_TEST.ts --epochs 100 --seed 0 -o jv.sbtm\n",
            TOOL, TOOL);
+    printf("  %s --task anomaly --train data/anomaly/SMD --entity machine-1-6,machine-1-7 -o smd.sbtm\n"
+           "  %s --task anomaly --train train.csv --test test.csv --label-column label -o m.sbtm\n",
+           TOOL, TOOL);
 }
 
 typedef struct {
     const char *train_path, *test_path, *output, *checkpoint, *resume;
     int synthetic, progress, quiet, threads, keep_given, window, d_model_given, epochs_given, patience_given,
         train_stride;
-    const char *entity, *labels;
+    const char *entity, *labels, *label_column, *time_column;
     double val_frac;
+    sbt_anomaly_options anomaly;
+    int pot_given;
     sbt_config cfg;
     sbt_train_config tc;
 } options;
@@ -124,7 +146,11 @@ enum {
     OPT_ENTITY,
     OPT_LABELS,
     OPT_WINDOW_NORM,
-    OPT_TRAIN_STRIDE
+    OPT_TRAIN_STRIDE,
+    OPT_LABEL_COLUMN,
+    OPT_TIME_COLUMN,
+    OPT_POT_RISK,
+    OPT_POT_LEVEL
 };
 
 static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
@@ -163,6 +189,10 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"train-stride", required_argument, 0, OPT_TRAIN_STRIDE},
                                              {"entity", required_argument, 0, OPT_ENTITY},
                                              {"labels", required_argument, 0, OPT_LABELS},
+                                             {"label-column", required_argument, 0, OPT_LABEL_COLUMN},
+                                             {"time-column", required_argument, 0, OPT_TIME_COLUMN},
+                                             {"pot-risk", required_argument, 0, OPT_POT_RISK},
+                                             {"pot-level", required_argument, 0, OPT_POT_LEVEL},
                                              {"output", required_argument, 0, 'o'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
@@ -207,6 +237,15 @@ static int set_numeric(options *o, int opt, const char *arg) {
     case OPT_WINDOW: return tool_parse_int(arg, 2, 100000, &v) ? -1 : (o->window = (int)v, 0);
     case OPT_TRAIN_STRIDE: return tool_parse_int(arg, 1, 1000000, &v) ? -1 : (o->train_stride = (int)v, 0);
     case OPT_THREADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->threads = (int)v, 0);
+    /* risk: a tail probability, below 1 - level (checked once both are known); level: an upper
+     * quantile, so that the excesses above it are a tail */
+    case OPT_POT_RISK:
+        return tool_parse_double(arg, 1e-12, 0.5, &f) || f <= 0
+                   ? -1
+                   : (o->anomaly.pot_risk = f, o->pot_given = 1, 0);
+    case OPT_POT_LEVEL:
+        return tool_parse_double(arg, 0.5, 0.999999, &f) ? -1
+                                                         : (o->anomaly.pot_level = f, o->pot_given = 1, 0);
     case OPT_SEED:
         if (tool_parse_u64(arg, &o->cfg.seed)) return -1;
         o->tc.seed = o->cfg.seed;
@@ -264,6 +303,30 @@ static sbt_task prescan_task(int argc, char **argv) {
     return SBT_TASK_CLASSIFY;
 }
 
+/* Anomaly data comes from a folder with --entity, or from CSV files with --label-column;
+ * returns -1 when the flags fit together, else the usage error's exit code. */
+static int check_anomaly_args(const options *o) {
+    if (o->label_column) {
+        if (o->entity || o->labels)
+            return tool_usage_error(TOOL, "anomaly: --entity and --labels are for SMD/NASA folders, "
+                                          "--label-column for CSV files; give one kind");
+        if (!o->test_path || !o->train_path)
+            return tool_usage_error(TOOL, "anomaly on CSV files: give --train FILE.csv and --test FILE.csv");
+    } else {
+        if (o->time_column) return tool_usage_error(TOOL, "--time-column needs --label-column (CSV files)");
+        if (!o->entity)
+            return tool_usage_error(TOOL,
+                                    "anomaly: name the machine(s) or channel(s) with --entity (e.g. "
+                                    "machine-1-6, C-1,C-2 or all), or give CSV files with --label-column");
+    }
+    if (!(o->anomaly.pot_risk < 1.0 - o->anomaly.pot_level))
+        return tool_usage_error(TOOL,
+                                "--pot-risk %g must be below 1 - --pot-level = %g (a tail beyond the "
+                                "initial threshold)",
+                                o->anomaly.pot_risk, 1.0 - o->anomaly.pot_level);
+    return -1;
+}
+
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
@@ -273,6 +336,7 @@ static int parse_args(int argc, char **argv, options *o) {
     o->train_stride = 1;
     o->window = 0; /* task default: 200, 50 for NASA anomaly data */
     o->val_frac = 0.1;
+    o->anomaly = sbt_anomaly_defaults();
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", LONG_OPTIONS, NULL)) != -1) {
         switch (opt) {
@@ -289,6 +353,8 @@ static int parse_args(int argc, char **argv, options *o) {
         case OPT_TRAIN_BIAS: o->cfg.train_bias = 1; break;
         case OPT_ENTITY: o->entity = optarg; break;
         case OPT_LABELS: o->labels = optarg; break;
+        case OPT_LABEL_COLUMN: o->label_column = optarg; break;
+        case OPT_TIME_COLUMN: o->time_column = optarg; break;
         case OPT_ALPHA:
         case OPT_ATTN:
         case OPT_TASK:
@@ -322,10 +388,15 @@ static int parse_args(int argc, char **argv, options *o) {
         return tool_usage_error(TOOL, "give either --train FILE or --synthetic");
     if (o->synthetic && o->test_path)
         return tool_usage_error(TOOL, "--synthetic brings its own test set; drop --test");
-    if (o->cfg.task == SBT_TASK_ANOMALY && !o->entity)
-        return tool_usage_error(TOOL,
-                                "anomaly: name the machine or channel with --entity (e.g. machine-1-6, C-1)");
-    if (o->cfg.task != SBT_TASK_CLASSIFY && (o->synthetic || o->test_path))
+    if (o->cfg.task == SBT_TASK_ANOMALY) {
+        int rc = check_anomaly_args(o);
+        if (rc >= 0) return rc;
+    } else if (o->label_column || o->time_column || o->pot_given || o->labels) {
+        return tool_usage_error(TOOL, "--label-column, --time-column, --labels, --pot-risk and --pot-level "
+                                      "apply to --task anomaly");
+    }
+    int csv_anomaly = o->cfg.task == SBT_TASK_ANOMALY && o->label_column;
+    if (o->cfg.task != SBT_TASK_CLASSIFY && (o->synthetic || (o->test_path && !csv_anomaly)))
         return tool_usage_error(TOOL,
                                 "%s: --train holds every split (by date / train and test folders); drop "
                                 "--test and --synthetic",
@@ -435,9 +506,12 @@ static long file_size(const char *path) {
     return stat(path, &st) ? -1 : (long)st.st_size;
 }
 
-/* Test evaluation happens here, after training has chosen its weights. */
-static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int best_epoch) {
-    if (sbt_model_save(m, o->output)) return tool_fail_lib(TOOL);
+/* Test evaluation happens here, after training has chosen its weights. Anomaly models
+ * (settings not NULL) carry their threshold settings and data in the file. */
+static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int best_epoch,
+                  const sbt_anomaly_settings *settings) {
+    if (settings ? sbt_anomaly_model_save(m, settings, o->output) : sbt_model_save(m, o->output))
+        return tool_fail_lib(TOOL);
     printf("trained: best validation epoch %d, %lld trained values, model file %s (%ld bytes)\n", best_epoch,
            (long long)sbt_model_param_count(m), o->output, file_size(o->output));
     if (m->cfg.weights == SBT_WEIGHTS_SBT)
@@ -451,13 +525,17 @@ static int finish(const options *o, sbt_model *m, const sbt_dataset *test, int b
     return TOOL_EXIT_OK;
 }
 
-static int report_windows(sbt_model *m, const sbt_forecast_data *d) {
+static int report_windows(const options *o, sbt_model *m, const sbt_forecast_data *d,
+                          const sbt_entity_list *names) {
     if (m->cfg.task == SBT_TASK_ANOMALY) {
-        sbt_anomaly_options ao = sbt_anomaly_defaults();
         sbt_anomaly_report r;
-        if (sbt_anomaly_evaluate(m, d, &ao, &r)) return tool_fail_lib(TOOL);
-        tool_print_anomaly_report(&r, NULL);
-        return TOOL_EXIT_OK;
+        int rc = TOOL_EXIT_OK;
+        if (sbt_anomaly_evaluate(m, d, &o->anomaly, &r))
+            rc = tool_fail_lib(TOOL);
+        else
+            tool_print_anomaly_report(&r, &o->anomaly, names, o->test_path, NULL);
+        sbt_anomaly_report_free(&r);
+        return rc;
     }
     sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
     sbt_eval e;
@@ -477,10 +555,22 @@ static int run_windows(const options *o, progress_state *progress) {
     sbt_forecast_data *d = NULL;
     sbt_model *m = NULL;
     sbt_trainer *t = NULL;
+    sbt_entity_list *names = NULL;
     int window = o->window, rc;
     if (o->cfg.task == SBT_TASK_ANOMALY) {
-        rc = sbt_anomaly_load(o->train_path, o->entity, o->labels, &window, &d) ? tool_fail_lib(TOOL)
-                                                                                : TOOL_EXIT_OK;
+        tool_anomaly_source src = {.dir = o->train_path,
+                                   .entities = o->entity,
+                                   .labels = o->labels,
+                                   .train_csv = o->train_path,
+                                   .test_csv = o->test_path,
+                                   .label_column = o->label_column,
+                                   .time_column = o->time_column};
+        rc = tool_anomaly_load(TOOL, &src, &window, &d, &names);
+        if (!rc && names && names->count > 1) {
+            char *list = tool_join_names(names);
+            printf("one model over %d entities: %s\n", names->count, list ? list : "");
+            free(list);
+        }
     } else {
         sbt_forecast_options fo = sbt_forecast_defaults();
         fo.window = window ? window : 200;
@@ -507,12 +597,18 @@ static int run_windows(const options *o, progress_state *progress) {
     if (!rc) {
         memcpy(sbt_model_data(m, "data.mean"), d->mean, (size_t)channels * sizeof(float));
         memcpy(sbt_model_data(m, "data.std"), d->std, (size_t)channels * sizeof(float));
-        rc = finish(o, m, NULL, sbt_trainer_best_epoch(t));
+        sbt_anomaly_settings as = {.opt = o->anomaly,
+                                   .entities = tool_join_names(names),
+                                   .label_column = (char *)o->label_column,
+                                   .time_column = (char *)o->time_column};
+        rc = finish(o, m, NULL, sbt_trainer_best_epoch(t), o->cfg.task == SBT_TASK_ANOMALY ? &as : NULL);
+        free(as.entities);
     }
-    if (!rc) rc = report_windows(m, d);
+    if (!rc) rc = report_windows(o, m, d, names);
     sbt_trainer_free(t);
     sbt_model_free(m);
     sbt_forecast_free(d);
+    sbt_entity_list_free(names);
     return rc;
 }
 
@@ -535,7 +631,7 @@ int main(int argc, char **argv) {
     if (!rc && sbt_trainer_fit(t, train ? train : all, val, o.checkpoint, on_epoch, &progress))
         rc = tool_fail_lib(TOOL);
     if (progress.enabled && progress.tty) fputc('\n', stderr);
-    if (!rc) rc = finish(&o, m, test, sbt_trainer_best_epoch(t));
+    if (!rc) rc = finish(&o, m, test, sbt_trainer_best_epoch(t), NULL);
     sbt_trainer_free(t);
     sbt_model_free(m);
     sbt_dataset_free(all);

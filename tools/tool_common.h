@@ -25,8 +25,39 @@ int tool_parse_u64(const char *s, uint64_t *out);
 int tool_parse_double(const char *s, double lo, double hi, double *out);
 
 struct sbt_anomaly_report;
+struct sbt_anomaly_options;
+struct sbt_forecast_data;
+struct sbt_entity_list;
+
+/* Where anomaly data comes from, as sbt-train and sbt-eval take it on the command line:
+ * a folder (SMD, NASA MSL/SMAP) with entities (a name, a comma-separated list or "all"),
+ * or a pair of labelled CSV files. */
+typedef struct {
+    const char *dir;          /* folder mode: the SMD / MSL / SMAP folder */
+    const char *entities;     /* folder mode: NAME, NAME,NAME,... or all */
+    const char *labels;       /* folder mode, NASA: labeled_anomalies.csv (NULL: beside dir) */
+    const char *train_csv;    /* CSV mode: the training file */
+    const char *test_csv;     /* CSV mode: the test file (labelled) */
+    const char *label_column; /* CSV mode: the label column (its presence selects CSV mode) */
+    const char *time_column;  /* CSV mode: a time stamp column to leave out, or NULL */
+} tool_anomaly_source;
+
+/* Reads the data of `src` into windows (*window <= 0: the data's default, reported back).
+ * Folder mode resolves the entities first and says on stderr which ones "all" left out and
+ * why; *names receives the entities read (NULL in CSV mode; free with
+ * sbt_entity_list_free). Returns 0, or TOOL_EXIT_RUNTIME after printing the error. */
+int tool_anomaly_load(const char *tool, const tool_anomaly_source *src, int *window,
+                      struct sbt_forecast_data **d, struct sbt_entity_list **names);
+
+/* The entity names joined by commas (malloc'ed; NULL for no list). */
+char *tool_join_names(const struct sbt_entity_list *names);
+
 /* The test metrics of an anomaly model: text lines, or one JSON object when
- * json_model_path is not NULL (it names the model in the object). */
-void tool_print_anomaly_report(const struct sbt_anomaly_report *r, const char *json_model_path);
+ * json_model_path is not NULL (it names the model in the object). Pooled metrics first;
+ * the JSON object also lists each entity (names from `names`, or `single_name` when it is
+ * NULL) and the POT settings and guard (whether the fitted POT threshold was replaced). */
+void tool_print_anomaly_report(const struct sbt_anomaly_report *r, const struct sbt_anomaly_options *o,
+                               const struct sbt_entity_list *names, const char *single_name,
+                               const char *json_model_path);
 
 #endif

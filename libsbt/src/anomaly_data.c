@@ -5,7 +5,9 @@
  * go through the internal gzip line reader (line_reader.c, shared with csv_reader.c), with
  * the options this file always had: no BOM stripping, lines capped below INT_MAX bytes.
  * sbt_csv_read itself cannot be reused here because SMD text files have no header row and
- * the NASA CSV quotes commas inside its fields.
+ * the NASA CSV quotes commas inside its fields; sbt_series_read_csv does not use it either,
+ * because it fills in missing cells, which anomaly data must not have (the labelled CSV is
+ * read with BOM stripping, as sbt_csv_read reads).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -239,6 +241,179 @@ static sbt_status read_text_series(const char *path, sbt_series **out) {
     sbt_status st = sbt__line_reader_open(&r, path, SBT__LINE_INT_MAX_BUF);
     if (st == SBT_OK) st = read_text_rows(&r, out);
     sbt__line_reader_close(&r);
+    return st;
+}
+
+/* ---- labelled CSV (sbt_series_read_csv) --------------------------------------------- */
+
+typedef struct {
+    const char *path;
+    int ncols;       /* fields per row */
+    int time, label; /* their field indices, or -1 */
+    char **names;    /* ncols header names (owned) */
+    char **fields;   /* ncols pointers into the current line */
+    float *x;        /* rows * channels values so far */
+    uint8_t *lab;    /* rows labels so far (when label >= 0) */
+    int64_t rows, cap;
+} csv_anomaly;
+
+/* Splits line in place at every comma into n fields, each trimmed of blanks and of one pair
+ * of surrounding double quotes. */
+static void split_cells(char *line, char **fields, int n) {
+    char *p = line;
+    for (int i = 0; i < n; i++) {
+        char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        *end = '\0';
+        while (isspace((unsigned char)*p)) p++;
+        char *e = p + strlen(p);
+        while (e > p && isspace((unsigned char)e[-1])) *--e = '\0';
+        if (e - p >= 2 && *p == '"' && e[-1] == '"') e[-1] = '\0', p++;
+        fields[i] = p;
+        p = end + 1;
+    }
+}
+
+static int find_name(const csv_anomaly *c, const char *name) {
+    for (int j = 0; name && j < c->ncols; j++)
+        if (strcmp(c->names[j], name) == 0) return j;
+    return -1;
+}
+
+static sbt_status csv_header(csv_anomaly *c, char *line, int lineno, const char *time_column,
+                             const char *label_column, unsigned flags) {
+    c->ncols = count_fields(line);
+    c->names = calloc((size_t)c->ncols, sizeof *c->names);
+    c->fields = calloc((size_t)c->ncols, sizeof *c->fields);
+    if (!c->names || !c->fields) return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", c->path);
+    split_cells(line, c->fields, c->ncols);
+    for (int j = 0; j < c->ncols; j++)
+        if (!(c->names[j] = strdup(c->fields[j])))
+            return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", c->path);
+    c->time = find_name(c, time_column);
+    c->label = find_name(c, label_column);
+    if (time_column && c->time < 0)
+        return sbt_fail(SBT_ERR_PARSE, "%s:%d: no time column '%s' in the header", c->path, lineno,
+                        time_column);
+    if (label_column && c->label < 0 && !(flags & SBT_CSV_LABEL_OPTIONAL))
+        return sbt_fail(SBT_ERR_PARSE, "%s:%d: no label column '%s' in the header", c->path, lineno,
+                        label_column);
+    if (c->label >= 0 && c->label == c->time)
+        return sbt_fail(SBT_ERR_ARG, "%s: the time and label columns are both '%s'", c->path, label_column);
+    if (c->ncols - (c->time >= 0) - (c->label >= 0) < 1)
+        return sbt_fail(SBT_ERR_PARSE, "%s:%d: no channel column in the header", c->path, lineno);
+    return SBT_OK;
+}
+
+static int csv_channels(const csv_anomaly *c) { return c->ncols - (c->time >= 0) - (c->label >= 0); }
+
+static sbt_status csv_grow(csv_anomaly *c, int lineno) {
+    if (c->rows < c->cap) return SBT_OK;
+    int64_t cap = c->cap ? 2 * c->cap : 4096;
+    size_t ch = (size_t)csv_channels(c);
+    if ((uint64_t)cap > SIZE_MAX / sizeof *c->x / ch)
+        return sbt_fail(SBT_ERR_NOMEM, "%s:%d: too many values", c->path, lineno);
+    float *x = realloc(c->x, (size_t)cap * ch * sizeof *x);
+    if (x) c->x = x;
+    uint8_t *lab = x && c->label >= 0 ? realloc(c->lab, (size_t)cap) : NULL;
+    if (lab) c->lab = lab;
+    if (!x || (c->label >= 0 && !lab))
+        return sbt_fail(SBT_ERR_NOMEM, "%s:%d: out of memory", c->path, lineno);
+    c->cap = cap;
+    return SBT_OK;
+}
+
+/* One cell as a finite float; a missing value is an error, not something to fill in: a
+ * made-up value in an anomaly series (or label) would be scored as if observed. */
+static sbt_status csv_cell(const csv_anomaly *c, int lineno, int j, const char *cell, double *out) {
+    char *end = NULL;
+    double v = *cell ? strtod(cell, &end) : NAN;
+    if (*cell && (end == cell || *end))
+        return sbt_fail(SBT_ERR_PARSE, "%s:%d: column '%s': '%.40s' is not a number", c->path, lineno,
+                        c->names[j], cell);
+    if (!isfinite(v) || fabs(v) > FLT_MAX)
+        return sbt_fail(SBT_ERR_NUMERIC, "%s:%d: column '%s': %s (missing values are not filled in)", c->path,
+                        lineno, c->names[j], !*cell ? "empty cell" : "not a finite float");
+    *out = v;
+    return SBT_OK;
+}
+
+static sbt_status csv_row(csv_anomaly *c, char *line, int lineno) {
+    int n = count_fields(line);
+    if (n != c->ncols)
+        return sbt_fail(SBT_ERR_PARSE, "%s:%d: %d fields, expected %d as in the header", c->path, lineno, n,
+                        c->ncols);
+    sbt_status st = csv_grow(c, lineno);
+    if (st != SBT_OK) return st;
+    split_cells(line, c->fields, n);
+    float *dst = c->x + (size_t)c->rows * (size_t)csv_channels(c);
+    for (int j = 0; j < n; j++) {
+        double v = 0.0;
+        if (j == c->time) continue;
+        if ((st = csv_cell(c, lineno, j, c->fields[j], &v)) != SBT_OK) return st;
+        if (j != c->label) {
+            *dst++ = (float)v;
+        } else if (v == 0.0 || v == 1.0) {
+            c->lab[c->rows] = v == 1.0;
+        } else {
+            return sbt_fail(SBT_ERR_PARSE, "%s:%d: label column '%s' holds '%.40s', not 0 or 1", c->path,
+                            lineno, c->names[j], c->fields[j]);
+        }
+    }
+    c->rows++;
+    return SBT_OK;
+}
+
+static sbt_status csv_read_lines(csv_anomaly *c, sbt__line_reader *r, const char *time_column,
+                                 const char *label_column, unsigned flags) {
+    int have_header = 0;
+    for (int got = 1;;) {
+        sbt_status st = sbt__line_reader_next(r, &got);
+        if (st != SBT_OK) return st;
+        if (!got) break;
+        if (blank(r->buf)) continue;
+        st = have_header ? csv_row(c, r->buf, r->line)
+                         : csv_header(c, r->buf, r->line, time_column, label_column, flags);
+        if (st != SBT_OK) return st;
+        have_header = 1;
+    }
+    if (!have_header) return sbt_fail(SBT_ERR_PARSE, "%s: empty file (no header row)", c->path);
+    if (c->rows == 0) return sbt_fail(SBT_ERR_PARSE, "%s: no data rows after the header", c->path);
+    return SBT_OK;
+}
+
+/* The series of a fully read file: values, labels and the channel names in file order. */
+static sbt_status csv_series(const csv_anomaly *c, sbt_series **out) {
+    int ch = csv_channels(c);
+    sbt_series *s = NULL;
+    sbt_status st = sbt_series_new(c->rows, ch, c->label >= 0, &s);
+    if (st == SBT_OK) {
+        memcpy(s->x, c->x, (size_t)c->rows * (size_t)ch * sizeof *s->x);
+        if (c->label >= 0) memcpy(s->label, c->lab, (size_t)c->rows);
+        char **names = calloc((size_t)ch, sizeof *names);
+        for (int j = 0, k = 0; names && j < c->ncols; j++)
+            if (j != c->time && j != c->label) names[k++] = c->names[j];
+        st = names ? copy_names(s, names) : sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", c->path);
+        free(names);
+    }
+    if (st != SBT_OK) sbt_series_free(s);
+    *out = st == SBT_OK ? s : NULL;
+    return st;
+}
+
+sbt_status sbt_series_read_csv(const char *path, const char *time_column, const char *label_column,
+                               unsigned flags, sbt_series **out) {
+    *out = NULL;
+    csv_anomaly c = {.path = path, .time = -1, .label = -1};
+    sbt__line_reader r;
+    sbt_status st = sbt__line_reader_open(&r, path, SBT__LINE_DEFAULT | SBT__LINE_INT_MAX_BUF);
+    if (st == SBT_OK) st = csv_read_lines(&c, &r, time_column, label_column, flags);
+    sbt__line_reader_close(&r);
+    if (st == SBT_OK) st = csv_series(&c, out);
+    free_names(c.names, c.ncols);
+    free(c.fields);
+    free(c.x);
+    free(c.lab);
     return st;
 }
 

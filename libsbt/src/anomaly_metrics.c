@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +199,7 @@ sbt_status sbt_pot_threshold(const double *calib, int64_t n, double risk, double
     while (j < n && s[j] <= t) j++;
     int64_t nt = n - j;
     sbt_pot_fit fit = {.init_threshold = t, .n = n, .n_peaks = nt};
+    if (fit_out) *fit_out = fit; /* what is known so far, also for a caller whose fit fails below */
     if (nt == 0) {
         free(s);
         return sbt_fail(SBT_ERR_ARG,
@@ -220,6 +222,54 @@ sbt_status sbt_pot_threshold(const double *calib, int64_t n, double risk, double
         fit.gamma != 0.0 ? t + fit.sigma / fit.gamma * expm1(-fit.gamma * log(r)) : t - fit.sigma * log(r);
     if (fit_out) *fit_out = fit;
     return SBT_OK;
+}
+
+/* ---- guarded POT ---------------------------------------------------------------------- */
+
+const char *sbt_pot_fallback_name(sbt_pot_fallback f) {
+    switch (f) {
+    case SBT_POT_FITTED: return "none";
+    case SBT_POT_FIT_FAILED: return "fit-failed";
+    case SBT_POT_NOT_FINITE: return "not-finite";
+    case SBT_POT_BEYOND_GUARD: return "beyond-guard";
+    }
+    return "unknown";
+}
+
+/* Which rule replaces the fitted threshold, if any (see sbt/anomaly.h). */
+static sbt_pot_fallback pot_verdict(const sbt_pot_guarded *g) {
+    if (!isfinite(g->fitted)) return SBT_POT_NOT_FINITE;
+    double t = g->fit.init_threshold;
+    if (g->fitted - t > SBT_POT_GUARD_FACTOR * (g->max_score - t)) return SBT_POT_BEYOND_GUARD;
+    return SBT_POT_FITTED;
+}
+
+sbt_status sbt_pot_threshold_guarded(const double *calib, int64_t n, double risk, double level,
+                                     sbt_pot_guarded *out) {
+    memset(out, 0, sizeof *out);
+    out->fitted = NAN;
+    /* What the caller got wrong stays an error; only what the data does to the fit falls back. */
+    if (!(level > 0.0 && level < 1.0)) return sbt_fail(SBT_ERR_ARG, "pot: level %g is outside (0, 1)", level);
+    if (!(risk > 0.0 && risk < 1.0)) return sbt_fail(SBT_ERR_ARG, "pot: risk %g is outside (0, 1)", risk);
+    sbt_status st = check_scores("pot", calib, n);
+    if (st != SBT_OK) return st;
+    out->max_score = calib[0];
+    for (int64_t i = 1; i < n; i++) out->max_score = calib[i] > out->max_score ? calib[i] : out->max_score;
+    double z = NAN;
+    st = sbt_pot_threshold(calib, n, risk, level, &z, &out->fit);
+    if (st == SBT_ERR_NOMEM) return st;
+    if (st != SBT_OK) {
+        out->fallback = SBT_POT_FIT_FAILED;
+        snprintf(out->reason, sizeof out->reason, "%s", sbt_last_error());
+    } else {
+        out->fitted = z;
+        out->fallback = pot_verdict(out);
+    }
+    if (out->fallback == SBT_POT_FITTED) {
+        out->threshold = z;
+        return SBT_OK;
+    }
+    return sbt_threshold_quantile(calib, n, 1.0 - risk, &out->threshold);
 }
 
 /* ---- detection metrics ------------------------------------------------------------------ */
@@ -279,6 +329,29 @@ sbt_status sbt_detection_eval(const double *scores, const uint8_t *labels, int64
     st = sbt_detection_from_predictions(pred, labels, n, point_adjust, out);
     free(pred);
     return st;
+}
+
+sbt_status sbt_detection_eval_pooled(const double *scores, const uint8_t *labels, const int64_t *starts,
+                                     int count, double threshold, int point_adjust, sbt_detection *out) {
+    memset(out, 0, sizeof *out);
+    if (!starts || count < 1 || starts[0] != 0)
+        return sbt_fail(SBT_ERR_ARG, "detection: entity offsets must start at 0 (%d entities)", count);
+    for (int k = 0; k < count; k++) {
+        if (starts[k + 1] <= starts[k])
+            return sbt_fail(SBT_ERR_ARG, "detection: entity %d has no steps [%lld, %lld)", k,
+                            (long long)starts[k], (long long)starts[k + 1]);
+        sbt_detection one;
+        int64_t a = starts[k], len = starts[k + 1] - a;
+        sbt_status st =
+            sbt_detection_eval(scores + a, labels ? labels + a : NULL, len, threshold, point_adjust, &one);
+        if (st != SBT_OK) return st;
+        out->tp += one.tp;
+        out->fp += one.fp;
+        out->fn += one.fn;
+        out->tn += one.tn;
+    }
+    finish_counts(out);
+    return SBT_OK;
 }
 
 /* ---- average precision ---------------------------------------------------------------------- */

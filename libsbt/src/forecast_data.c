@@ -185,6 +185,9 @@ void sbt_forecast_free(sbt_forecast_data *d) {
     free(d->time);
     free(d->mean);
     free(d->std);
+    free(d->target_row);
+    free(d->entity_rows);
+    free(d->entity_first);
     free(d);
 }
 
@@ -266,6 +269,12 @@ sbt_status sbt_forecast_batch(const sbt_forecast_data *d, const int64_t *rows, i
     size_t C = (size_t)d->series.channels;
     for (int i = 0; i < n; i++) {
         int64_t t = rows[i];
+        if (d->target_row) { /* anomaly data of several entities: rows[i] is a target index */
+            if (t < 0 || t >= d->split.target_end[SBT_FC_TEST])
+                return sbt_fail(SBT_ERR_ARG, "forecast batch: target %lld (entry %d) outside [0, %lld)",
+                                (long long)t, i, (long long)d->split.target_end[SBT_FC_TEST]);
+            t = d->target_row[t];
+        }
         if (t < w - 1 || t >= d->series.steps)
             return sbt_fail(SBT_ERR_ARG, "forecast batch: target row %lld (entry %d) outside [%lld, %lld)",
                             (long long)t, i, (long long)(w - 1), (long long)d->series.steps);
@@ -327,10 +336,18 @@ sbt_status sbt_forecast_persistence(const sbt_forecast_data *d, int split, sbt_f
         return sbt_fail(SBT_ERR_ARG, "forecast persistence: split %d is not train, validation or test",
                         split);
     int64_t begin = d->split.target_begin[split], n = sbt_forecast_count(d, split);
-    if (begin < 1 || n < 1)
+    if ((!d->target_row && begin < 1) || n < 1)
         return sbt_fail(SBT_ERR_ARG, "forecast persistence: no row before the first target");
     size_t C = (size_t)d->series.channels;
     sbt_forecast_accum a = {0};
+    if (d->target_row) { /* mapped targets: each one's previous row, one at a time */
+        for (int64_t k = begin; k < begin + n; k++) {
+            const float *row = d->series.x + (size_t)d->target_row[k] * C;
+            sbt_forecast_accum_add(&a, row - C, row, 1, d->series.channels, d->std);
+        }
+        *out = sbt_forecast_accum_result(&a);
+        return SBT_OK;
+    }
     /* Targets are consecutive rows, so the predictions (each previous row) are the same
      * block shifted by one row. */
     sbt_forecast_accum_add(&a, d->series.x + (size_t)(begin - 1) * C, d->series.x + (size_t)begin * C, n,

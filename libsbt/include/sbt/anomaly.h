@@ -63,8 +63,25 @@ sbt_status sbt_series_concat(const sbt_series *const *parts, int count, int64_t 
 
 /* A series from a CSV table (sbt_csv_read; pass the date column as its skip_column): every
  * column but `label_column` is a channel, named as in the header. The label column (NULL for
- * none) must hold 0 or 1 on every row. */
+ * none) must hold 0 or 1 on every row. Beware that sbt_csv_read fills empty and NaN cells by
+ * interpolation, labels included; sbt_series_read_csv does not. */
 sbt_status sbt_series_from_table(const sbt_table *t, const char *label_column, sbt_series **out);
+
+/* The label column may be missing from the file (a training file): then label is NULL. */
+#define SBT_CSV_LABEL_OPTIONAL 1u
+
+/* A labelled CSV for anomaly detection (plain or gzip, LF or CRLF, a UTF-8 BOM ignored): a
+ * header row naming the columns, then one row per time step. Every column but `time_column`
+ * (kept out as text and ignored; NULL for none) and `label_column` (NULL for none) is a
+ * channel, named as in the header. Cells may be wrapped in one pair of double quotes; commas
+ * inside quotes are not supported. Strict, unlike sbt_csv_read: nothing is interpolated.
+ * Errors name the file (and line and column where there is one): a missing label or time
+ * column (SBT_ERR_PARSE; a missing label column is allowed with SBT_CSV_LABEL_OPTIONAL), a
+ * row with another field count than the header (SBT_ERR_PARSE), a cell that is not a number
+ * (SBT_ERR_PARSE), an empty, NaN or infinite cell (SBT_ERR_NUMERIC), a label other than 0 or
+ * 1 (SBT_ERR_PARSE), no data rows or no channel column (SBT_ERR_PARSE). */
+sbt_status sbt_series_read_csv(const char *path, const char *time_column, const char *label_column,
+                               unsigned flags, sbt_series **out);
 
 /* ---- NumPy .npy ------------------------------------------------------------------- */
 
@@ -160,9 +177,47 @@ sbt_status sbt_gpd_fit(const double *excesses, int64_t n, sbt_pot_fit *fit);
  *     z = t - sigma * log(risk*n/N_t)                       (gamma == 0).
  * Calibrate on train + validation scores only, never on test scores. Requires
  * 0 < risk < N_t/n (a tail probability beyond t) and 0 < level < 1; fails when no score lies
- * above t. fit_out may be NULL. */
+ * above t. fit_out may be NULL; when the fit fails after t is known it still receives
+ * init_threshold, n and n_peaks. */
 sbt_status sbt_pot_threshold(const double *calib, int64_t n, double risk, double level, double *threshold,
                              sbt_pot_fit *fit_out);
+
+/* POT's threshold as used by the anomaly task: sbt_pot_threshold, guarded. The GPD fit
+ * extrapolates, and on heavy-tailed calibration scores it can put the threshold absurdly far
+ * out (NASA MSL C-1: 3e7 for scores below 1e3), which then flags nothing. The fitted threshold
+ * z is replaced when
+ *     - the fit fails (no score above the initial threshold t, or risk not below N_t/n),
+ *     - z is not finite, or
+ *     - z - t > SBT_POT_GUARD_FACTOR * (max - t): z lies more than ten times as far beyond t
+ *       as the largest calibration score does (shift- and scale-free, so it holds for any
+ *       score unit),
+ * by the empirical (1 - risk)-quantile of the calibration scores (sbt_threshold_quantile):
+ * the same tail probability, estimated without extrapolation (with n * risk < 1 it is close
+ * to the largest score). Argument errors (risk or level outside (0, 1)), non-finite scores
+ * and out-of-memory remain errors. */
+#define SBT_POT_GUARD_FACTOR 10.0
+
+typedef enum sbt_pot_fallback {
+    SBT_POT_FITTED = 0,  /* POT's threshold is used */
+    SBT_POT_FIT_FAILED,  /* sbt_pot_threshold failed; `reason` says why */
+    SBT_POT_NOT_FINITE,  /* the fitted threshold is NaN or infinite */
+    SBT_POT_BEYOND_GUARD /* the fitted threshold lies beyond the guard */
+} sbt_pot_fallback;
+
+/* "none", "fit-failed", "not-finite", "beyond-guard". */
+const char *sbt_pot_fallback_name(sbt_pot_fallback f);
+
+typedef struct sbt_pot_guarded {
+    double threshold;          /* the threshold to use */
+    double fitted;             /* POT's own threshold z (NaN when the fit failed) */
+    double max_score;          /* the largest calibration score */
+    sbt_pot_fallback fallback; /* SBT_POT_FITTED, or why `threshold` is the (1 - risk)-quantile */
+    sbt_pot_fit fit;           /* the fit (init_threshold, n and n_peaks also when it failed) */
+    char reason[160];          /* SBT_POT_FIT_FAILED: the fit's error message; else empty */
+} sbt_pot_guarded;
+
+sbt_status sbt_pot_threshold_guarded(const double *calib, int64_t n, double risk, double level,
+                                     sbt_pot_guarded *out);
 
 /* ---- detection metrics ------------------------------------------------------------------ */
 
@@ -187,6 +242,14 @@ sbt_status sbt_detection_from_predictions(const uint8_t *pred, const uint8_t *la
  * normal). scores[i] and labels[i] describe the same step; scores must be finite. */
 sbt_status sbt_detection_eval(const double *scores, const uint8_t *labels, int64_t n, double threshold,
                               int point_adjust, sbt_detection *out);
+
+/* sbt_detection_eval over `count` entities whose steps lie end to end in scores/labels:
+ * entity k owns steps [starts[k], starts[k+1]) (starts[0] = 0, starts[count] = the total).
+ * The counts are summed over entities, so raw (point-wise) metrics equal those of one
+ * sbt_detection_eval over the whole arrays; point adjustment is applied within each entity,
+ * so an anomaly segment ending one entity and one starting the next stay two segments. */
+sbt_status sbt_detection_eval_pooled(const double *scores, const uint8_t *labels, const int64_t *starts,
+                                     int count, double threshold, int point_adjust, sbt_detection *out);
 
 /* Threshold-free area under the precision-recall curve as average precision:
  * sum over distinct score values s, from high to low, of (R(s) - R(s_prev)) * P(s), where

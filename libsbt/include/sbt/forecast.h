@@ -137,6 +137,14 @@ typedef struct sbt_forecast_data {
     int64_t *time;     /* series.steps stamps, or NULL without a date column */
     float *mean, *std; /* series.channels each: the train statistics */
     sbt_forecast_split split;
+    /* Anomaly data only (sbt_anomaly_windows*; NULL / 0 for forecasting data): */
+    int64_t *target_row;   /* several entities: the split's target ranges count targets, and
+                              target k reads series row target_row[k] (see sbt_anomaly_windows_concat);
+                              NULL: targets are rows */
+    int entities;          /* entities in the series (0: forecasting data) */
+    int64_t *entity_rows;  /* entities + 1 offsets: entity e owns rows [entity_rows[e], [e+1]) */
+    int64_t *entity_first; /* 3 * (entities + 1): entity e's targets of split k are
+                              [entity_first[k * (entities + 1) + e], ... + e + 1) */
 } sbt_forecast_data;
 
 /* Reads the CSV (sbt_csv_read: plain or gzip, CRLF), checks its dates, splits and
@@ -154,7 +162,8 @@ int64_t sbt_forecast_count(const sbt_forecast_data *d, int split);
 /* For each of the n target rows rows[i]: x[i] (w, C) = series rows rows[i]-w+1 .. rows[i]
  * with the last step zeroed, y[i] (C) = series row rows[i]. x holds n*w*C floats, y n*C
  * (y may be NULL). SBT_ERR_ARG when a row is < w-1 or >= steps (the entries before it
- * are already filled). The trainer calls this per batch. */
+ * are already filled). The trainer calls this per batch. With d->target_row set, rows[i]
+ * are target indices in [0, split.target_end[SBT_FC_TEST]), mapped through target_row. */
 sbt_status sbt_forecast_batch(const sbt_forecast_data *d, const int64_t *rows, int n, float *x, float *y);
 /* Moves n windows filled by sbt_forecast_batch into the frame of their last observed
  * step (row w-2): that row is subtracted from rows 0..w-2 and from y (may be NULL); the
@@ -194,9 +203,27 @@ sbt_status sbt_forecast_persistence(const sbt_forecast_data *d, int split, sbt_f
  * the last val_frac of them (chronological validation, never from test), validation
  * targets [fit, train steps), test targets every test row (its windows reach back into
  * the train rows, so every test step is scored). series.label holds the test labels at
- * the test rows, 0 elsewhere. Free with sbt_forecast_free(). */
+ * the test rows, 0 elsewhere. entities = 1. Free with sbt_forecast_free(). */
 sbt_status sbt_anomaly_windows(const sbt_series *train, const sbt_series *test, int window, double val_frac,
                                sbt_forecast_data **out);
+
+/* One model over `count` entities (SMD machines, NASA channels): what sbt_anomaly_windows
+ * makes of each entity, laid end to end. Entity e's rows are its train rows then its test
+ * rows, [entity_rows[e], entity_rows[e+1]), z-scored with the statistics of its own train
+ * rows before its validation part (entities differ in scale, and this way an entity's
+ * windows are exactly its windows when alone; d->mean and d->std, having no single value,
+ * are then 0 and 1). Its targets are those sbt_anomaly_windows gives it, so
+ *   - no window straddles two entities: every window ends at a target of its entity and
+ *     starts at or after the entity's first row;
+ *   - validation is chronological per entity: the last val_frac of each entity's train;
+ *   - every test step of every entity is scored.
+ * The targets are ordered split by split and, within a split, entity by entity (entity_first
+ * gives the ranges); with count > 1 the split's ranges (target_*, and row_* and border*,
+ * set equal to them) count targets and target_row maps them to rows. count == 1 is sbt_anomaly_windows. Every
+ * entity needs train and labelled test series with the same channel count; an error names the entity by its
+ * index. */
+sbt_status sbt_anomaly_windows_concat(const sbt_series *const *train, const sbt_series *const *test,
+                                      int count, int window, double val_frac, sbt_forecast_data **out);
 
 /* Reads one entity and makes its windows (validation: the last 10 % of train): an SMD
  * folder (train/, test/, test_label/) with a machine name, or a NASA MSL or SMAP folder
@@ -205,6 +232,28 @@ sbt_status sbt_anomaly_windows(const sbt_series *train, const sbt_series *test, 
  * 50) and reports it. */
 sbt_status sbt_anomaly_load(const char *dir, const char *entity, const char *labels_csv, int *window,
                             sbt_forecast_data **out);
+
+/* The entities named by `spec` in a folder that sbt_anomaly_load reads: "all" (every
+ * machine with train, test and labels - sbt_smd_list - or every channel of the spacecraft -
+ * sbt_nasa_list with SBT_NASA_DROP_DUPLICATED, so P-2 is left out as usual; `skipped` says
+ * what was left out and why), or a comma-separated list of names, taken as given (a name
+ * that cannot be read fails later, in sbt_anomaly_load_entities). An empty name or a name
+ * given twice is SBT_ERR_ARG; "all" finding nothing is SBT_ERR_IO. */
+sbt_status sbt_anomaly_entities(const char *dir, const char *spec, const char *labels_csv,
+                                sbt_entity_list **out);
+
+/* sbt_anomaly_load for `count` entities of one folder: one model over all of them
+ * (sbt_anomaly_windows_concat, validation the last 10 % of each entity's train). An entity
+ * that cannot be read fails the call, naming it. */
+sbt_status sbt_anomaly_load_entities(const char *dir, const char *const *entities, int count,
+                                     const char *labels_csv, int *window, sbt_forecast_data **out);
+
+/* Generic labelled CSVs (sbt_series_read_csv): train_csv (its label column, if present, is
+ * ignored: training is unsupervised) and test_csv (label_column required), with the same
+ * channels by name and order; time_column (NULL: none) is left out of both. *window <= 0
+ * takes 50. Validation: the last 10 % of train. */
+sbt_status sbt_anomaly_load_csv(const char *train_csv, const char *test_csv, const char *time_column,
+                                const char *label_column, int *window, sbt_forecast_data **out);
 
 typedef struct sbt_anomaly_options {
     double pot_risk;  /* POT risk q (1e-4) */
@@ -219,17 +268,55 @@ typedef struct sbt_anomaly_result {
     sbt_detection point_adjusted; /* the common point adjustment (inflates scores: report both) */
 } sbt_anomaly_result;
 
+/* One entity's test steps under the pooled thresholds. */
+typedef struct sbt_anomaly_entity_report {
+    int64_t test_steps, test_anomalies;
+    sbt_anomaly_result pot, quantile;
+    double auc_pr; /* NaN when the entity's test part has no anomaly */
+} sbt_anomaly_entity_report;
+
 typedef struct sbt_anomaly_report {
     int64_t test_steps, test_anomalies;
-    sbt_anomaly_result pot, quantile; /* thresholds fitted on train + validation scores only */
-    double auc_pr;                    /* threshold-free, on the test scores */
+    sbt_anomaly_result pot, quantile;  /* thresholds fitted on train + validation scores only */
+    double auc_pr;                     /* threshold-free, on the test scores */
+    sbt_pot_guarded pot_fit;           /* how the POT threshold came about (pot_fit.fallback) */
+    int entities;                      /* d->entities */
+    sbt_anomaly_entity_report *entity; /* per entity (malloc'ed): free with sbt_anomaly_report_free */
 } sbt_anomaly_report;
+
+/* Frees r->entity (not r itself) and sets it to NULL; r may be NULL. */
+void sbt_anomaly_report_free(sbt_anomaly_report *r);
 
 struct sbt_model;
 /* Scores train, validation and test steps with the model, fits both thresholds on the
- * train + validation scores, and measures the test steps against their labels. */
+ * train + validation scores (all entities pooled; POT through sbt_pot_threshold_guarded),
+ * and measures the test steps against their labels: pooled over every test step of every
+ * entity (precision/recall/F1 from summed counts, point adjustment within each entity, as
+ * sbt_detection_eval_pooled; AUC-PR over all test steps: how MSL/SMAP results are usually
+ * reported) and per entity. Release the report with sbt_anomaly_report_free(), also after a
+ * failure. */
 sbt_status sbt_anomaly_evaluate(struct sbt_model *m, const sbt_forecast_data *d,
                                 const sbt_anomaly_options *opt, sbt_anomaly_report *out);
+
+/* What an anomaly model file holds beside the model: a text section "anomaly" of key=value
+ * lines (formats/sbtm.md) with the threshold options, so that sbt-eval recomputes the
+ * thresholds as training did, and the data it was trained on (for defaults and messages). */
+typedef struct sbt_anomaly_settings {
+    sbt_anomaly_options opt;
+    char *entities;     /* comma-separated entity names, or NULL */
+    char *label_column; /* generic CSV data: the label column, or NULL */
+    char *time_column;  /* generic CSV data: the time column, or NULL */
+} sbt_anomaly_settings;
+
+/* sbt_model_save plus the "anomaly" section (strings may be NULL; none may hold a newline). */
+sbt_status sbt_anomaly_model_save(const struct sbt_model *m, const sbt_anomaly_settings *s, const char *path);
+/* sbt_model_load plus the section: a file without it (written before the section existed)
+ * gives sbt_anomaly_defaults() and NULL strings; an unknown key or a bad value is
+ * SBT_ERR_FORMAT naming the file. s may be NULL. Free the strings with
+ * sbt_anomaly_settings_free. */
+sbt_status sbt_anomaly_model_load(const char *path, struct sbt_model **m, sbt_anomaly_settings *s);
+/* Frees the strings of s (not s) and sets them to NULL. */
+void sbt_anomaly_settings_free(sbt_anomaly_settings *s);
 
 #ifdef __cplusplus
 }
