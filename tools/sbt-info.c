@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sbt/anomaly.h"
 #include "sbt/model.h"
 #include "tool_common.h"
 
@@ -30,7 +31,19 @@ static void shape_text(const sbt_tensor_info *ti, char *buf, size_t cap) {
         snprintf(buf, cap, "[%lld, %lld]", (long long)ti->shape[0], (long long)ti->shape[1]);
 }
 
-static void print_text(const char *path, const sbt_model *m) {
+/* Forecast and anomaly models: the frame their windows are fed in, and for anomaly models
+ * the data and threshold settings stored beside the model. */
+static void print_window_text(const sbt_model *m, const sbt_anomaly_settings *s) {
+    const sbt_config *c = &m->cfg;
+    if (c->task == SBT_TASK_CLASSIFY) return;
+    printf("  windows of %d steps, fed %s\n", c->max_len,
+           c->window_norm == SBT_WINDOW_LAST ? "relative to the last observed step" : "z-scored");
+    if (c->task != SBT_TASK_ANOMALY) return;
+    printf("  anomaly thresholds: POT risk %g, level %g; quantile %g; trained on %s\n", s->opt.pot_risk,
+           s->opt.pot_level, s->opt.quantile, s->entities ? s->entities : "(not recorded)");
+}
+
+static void print_text(const char *path, const sbt_model *m, const sbt_anomaly_settings *s) {
     const sbt_config *c = &m->cfg;
     printf("model %s\n", path);
     printf("  task %s, channels %d, outputs %d, max_len %d\n", sbt_task_name(c->task), c->channels,
@@ -44,7 +57,10 @@ static void print_text(const char *path, const sbt_model *m) {
                c->alpha_per_row ? "row" : "layer", c->train_bias ? "trained" : "frozen");
     printf(", attention %s", sbt_attention_name(c->attention));
     if (c->attention == SBT_ATTN_QKV_MASK) printf(" (keep %.4g)", c->attn_keep);
+    if (c->attention == SBT_ATTN_STEP_T)
+        printf(" (last step attends to %s)", c->attn_include_last ? "every step" : "the earlier steps");
     printf("\n");
+    print_window_text(m, s);
     if (m->class_names) {
         printf("  classes");
         for (int i = 0; i < c->outputs; i++) printf(" %s", m->class_names[i]);
@@ -67,14 +83,25 @@ static void print_text(const char *path, const sbt_model *m) {
         (long long)frozen);
 }
 
-static void print_json(const char *path, const sbt_model *m) {
+static void print_json(const char *path, const sbt_model *m, const sbt_anomaly_settings *s) {
     const sbt_config *c = &m->cfg;
     printf("{\"model\": \"%s\", \"task\": \"%s\", \"channels\": %d, \"outputs\": %d, \"max_len\": %d, "
            "\"d_model\": %d, \"heads\": %d, \"layers\": %d, \"d_ff\": %d, \"norm\": \"%s\", \"pos\": \"%s\", "
-           "\"weights\": \"%s\", \"keep\": %.9g, \"attention\": \"%s\", \"parameters\": %lld, \"tensors\": [",
+           "\"weights\": \"%s\", \"keep\": %.9g, \"attention\": \"%s\", \"parameters\": %lld, ",
            path, sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers,
            c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), sbt_weights_name(c->weights), c->keep,
            sbt_attention_name(c->attention), (long long)sbt_model_param_count(m));
+    if (c->task != SBT_TASK_CLASSIFY)
+        printf("\"window_norm\": \"%s\", ", sbt_window_norm_name(c->window_norm));
+    if (c->task == SBT_TASK_ANOMALY) {
+        printf("\"anomaly\": {\"pot_risk\": %.9g, \"pot_level\": %.9g, \"quantile\": %.9g, \"entities\": ",
+               s->opt.pot_risk, s->opt.pot_level, s->opt.quantile);
+        if (s->entities)
+            printf("\"%s\"}, ", s->entities);
+        else
+            printf("null}, ");
+    }
+    printf("\"tensors\": [");
     for (int i = 0; i < m->n_tensors; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
         char shape[48];
@@ -101,11 +128,13 @@ int main(int argc, char **argv) {
     }
     if (optind != argc - 1) return tool_usage_error(TOOL, "give exactly one model file");
     sbt_model *m = NULL;
-    if (sbt_model_load(argv[optind], &m)) return tool_fail_lib(TOOL);
+    sbt_anomaly_settings settings = {0};
+    if (sbt_anomaly_model_load(argv[optind], &m, &settings)) return tool_fail_lib(TOOL);
     if (json)
-        print_json(argv[optind], m);
+        print_json(argv[optind], m, &settings);
     else
-        print_text(argv[optind], m);
+        print_text(argv[optind], m, &settings);
+    sbt_anomaly_settings_free(&settings);
     sbt_model_free(m);
     return TOOL_EXIT_OK;
 }

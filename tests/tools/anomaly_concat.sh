@@ -45,6 +45,9 @@ check "per-entity true positives add up to the pooled ones" \
   '[ "$(json_get "$tmp/msl.json" "round(sum(e[\"quantile\"][\"recall\"] * e[\"anomalous\"] for e in d[\"entities\"])) == round(d[\"quantile\"][\"recall\"] * d[\"anomalous\"])")" = True ]'
 check "the POT guard is reported" \
   'json_get "$tmp/msl.json" "d[\"pot\"][\"fallback\"]" | grep -qxE "none|fit-failed|not-finite|beyond-guard"'
+"$tools/sbt-info" "$tmp/msl.sbtm" --json >"$tmp/info.json"
+check "sbt-info shows the entities and POT settings stored in the model" \
+  '[ "$(json_get "$tmp/info.json" "d[\"anomaly\"][\"entities\"], d[\"anomaly\"][\"pot_risk\"]")" = "('"'"'C-1,C-2'"'"', 0.0001)" ]'
 "$tools/sbt-eval" "$tmp/msl.sbtm" --test "$msl" --entity C-1 --json >"$tmp/c1.json"
 check "sbt-eval on one of the entities" '[ "$(json_get "$tmp/c1.json" "d[\"steps\"]")" = 2264 ]'
 
