@@ -5,7 +5,8 @@ reports/paper_grid_<task>.{json,md}: mean and standard deviation over seeds per
 model of the same dataset on the task's main metric; and, for the SBT at keep 0.5, the
 gap of the task's attention variant to full attention.
 
-Usage: grid_table.py RUNS.jsonl OUT.json OUT.md TASK NOTE"""
+Usage: grid_table.py RUNS.jsonl OUT.json OUT.md TASK NOTE [COMMAND]
+COMMAND names what produced the runs (default: examples/paper_grid.sh --task TASK)."""
 import json
 import statistics
 import sys
@@ -82,12 +83,12 @@ def cell(row, name):
     return f"{row[name]['mean']:.4f} ± {row[name]['std']:.4f}"
 
 
-def write_markdown(path, rows, spec, task, note):
+def write_markdown(path, rows, spec, task, note, command):
     unit = "points" if spec["gap"] == "points" else "%"
     names = [spec["main"]] + spec["extra"]
     with open(path, "w") as f:
         f.write(f"# Dense vs sparse binary transformers ({task})\n\n")
-        f.write(f"Produced by `examples/paper_grid.sh --task {task}` ({note}). Test-set metrics, mean ± standard "
+        f.write(f"Produced by `{command}` ({note}). Test-set metrics, mean ± standard "
                 "deviation over seeds. *vs dense*: the SBT's difference to the dense model of the same shape on "
                 f"{LABELS[spec['main']]}, in {unit} ({'higher' if spec['higher'] else 'lower'} is better); "
                 f"*vs full*: {spec['variant']} attention against full attention, both SBT at keep 0.5. "
@@ -111,13 +112,14 @@ def write_markdown(path, rows, spec, task, note):
 
 def main():
     runs_path, json_path, md_path, task, note = sys.argv[1:6]
+    command = sys.argv[6] if len(sys.argv) > 6 else f"examples/paper_grid.sh --task {task}"
     spec = TASKS[task]
     runs = load_runs(runs_path)
     rows = summarise(runs, spec)
     add_gaps(rows, spec)
     json.dump({"task": task, "note": note, "main_metric": spec["main"], "rows": rows, "runs": runs},
               open(json_path, "w"), indent=1)
-    write_markdown(md_path, rows, spec, task, note)
+    write_markdown(md_path, rows, spec, task, note, command)
 
 
 if __name__ == "__main__":
