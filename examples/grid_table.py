@@ -71,7 +71,7 @@ def add_gaps(rows, spec):
     for r in rows:
         if main not in r:
             continue
-        if r["model"] == "sbt" and r["dataset"] in dense:
+        if r["model"] != "dense" and r["dataset"] in dense:
             r["vs_dense"] = round(gap(spec, r[main]["mean"], dense[r["dataset"]]), 2)
         if r["model"] == "sbt" and r["keep"] == 0.5 and r["attention"] == spec["variant"] and r["dataset"] in full:
             r["vs_full_attention"] = round(gap(spec, r[main]["mean"], full[r["dataset"]]), 2)
