@@ -10,7 +10,8 @@
 #   --quick   fewer datasets (minutes to an hour, not hours)
 # Environment: SBT_DATA (default ../shared/data), SEEDS (default "0 1 2"), JOBS (parallel
 #   runs, default 2, each on one thread), EPOCHS (default: classification sbt-train's own
-#   (dense 100 / patience 20, SBT 200 / 50); forecast and anomaly 8, see below).
+#   (dense 100 / patience 20, SBT 200 / 50); forecast and anomaly 8, see below), DRY_RUN
+#   (set: print the runs, one per line, and stop).
 #
 # What is scaled down, and why (2 cores): forecasting and anomaly runs stop after EPOCHS
 # epochs (the paper allows 50-100 with patience 5) and the larger series train on every
@@ -55,6 +56,18 @@ classify_jobs() {
   done
 }
 
+# The forecast and anomaly rows of one dataset, every seed: dense, SBT at keep 0.5 / 0.25 /
+# 0.1 with Step-T, and SBT at keep 0.5 with full attention. Usage: window_jobs DATASET FLAGS...
+window_jobs() {
+  local ds=$1 seed keep
+  shift
+  for seed in $seeds; do
+    job "$ds" dense 1 step-t "$seed" "$@"
+    for keep in 0.5 0.25 0.1; do job "$ds" sbt "$keep" step-t "$seed" "$@"; done
+    job "$ds" sbt 0.5 full "$seed" "$@"
+  done
+}
+
 # Shapes from ../shared/paper-configs.md: d 64 (ETT), 100 (WTH); the electricity subset has
 # 6 of ECL's 321 clients, so it gets ETT's width, not ECL's 350. Window 200 everywhere.
 forecast_jobs() {
@@ -65,30 +78,20 @@ forecast_jobs() {
   for spec in "${sets[@]}"; do
     IFS=: read -r file d stride <<<"$spec"
     [ -f "$data/forecasting/$file" ] || { echo "skip $file: not in $data" >&2; continue; }
-    local flags=(--window 200 --d-model "$d" --epochs "$e" --train-stride "$stride")
-    for seed in $seeds; do
-      job "$file" dense 1 step-t "$seed" "${flags[@]}"
-      for keep in 0.5 0.25 0.1; do job "$file" sbt "$keep" step-t "$seed" "${flags[@]}"; done
-      job "$file" sbt 0.5 full "$seed" "${flags[@]}"
-    done
+    window_jobs "$file" --window 200 --d-model "$d" --epochs "$e" --train-stride "$stride"
   done
 }
 
-# SMD: one machine, window 200, d 76 (= 2 C, sbt-train's default for anomaly models);
+# SMD: one machine (machine-1-6: 6 of the 28 have arrays here), window 200, d 76 (= 2 C, sbt-train's default for anomaly models);
 # MSL and SMAP: one model over all channels, window 50.
 anomaly_jobs() {
   local e=${EPOCHS:-8}
-  local sets=("SMD:machine-1-1:200:4" "MSL:all:50:4" "SMAP:all:50:8")
-  [ $quick -eq 1 ] && sets=("SMD:machine-1-1:200:4")
+  local sets=("SMD:machine-1-6:200:4" "MSL:all:50:4" "SMAP:all:50:8")
+  [ $quick -eq 1 ] && sets=("SMD:machine-1-6:200:4")
   for spec in "${sets[@]}"; do
     IFS=: read -r folder entity window stride <<<"$spec"
     [ -d "$data/anomaly/$folder" ] || { echo "skip $folder: not in $data" >&2; continue; }
-    local flags=(--window "$window" --epochs "$e" --train-stride "$stride")
-    for seed in $seeds; do
-      job "$folder:$entity" dense 1 step-t "$seed" "${flags[@]}"
-      for keep in 0.5 0.25 0.1; do job "$folder:$entity" sbt "$keep" step-t "$seed" "${flags[@]}"; done
-      job "$folder:$entity" sbt 0.5 full "$seed" "${flags[@]}"
-    done
+    window_jobs "$folder:$entity" --window "$window" --epochs "$e" --train-stride "$stride"
   done
 }
 
@@ -99,6 +102,7 @@ case $task in
   anomaly) anomaly_jobs ;;
   *) echo "paper_grid.sh: unknown task $task" >&2; exit 2 ;;
 esac
+if [ -n "${DRY_RUN:-}" ]; then cat "$joblist"; exit 0; fi
 echo "$(wc -l <"$joblist") runs, $jobs at a time" >&2
 runs=$tmp/runs.jsonl
 # A failed run is reported on stderr and left out of the table rather than stopping the grid.
