@@ -296,13 +296,17 @@ static void test_bit_flip_in_every_byte(void) {
     free(b);
 }
 
-/* Patches a header field of the small file (checksums fixed) and expects rejection. */
-static void expect_header_patch_rejected(size_t at, uint64_t value, int width, const char *message) {
+/* Makes the file from `make`, writes `value` (1, 4 or 8 bytes wide) at `at`, fixes the
+ * checksums and expects rejection with `message`. */
+static void expect_patch_rejected(void (*make)(unsigned char **, size_t *), size_t at, uint64_t value,
+                                  int width, const char *message) {
     unsigned char *b = NULL;
     size_t len = 0;
-    small_file(&b, &len);
+    make(&b, &len);
     if (!b) return;
-    if (width == 4)
+    if (width == 1)
+        b[at] = (unsigned char)value;
+    else if (width == 4)
         put32(b + at, (uint32_t)value);
     else
         put64(b + at, value);
@@ -310,6 +314,11 @@ static void expect_header_patch_rejected(size_t at, uint64_t value, int width, c
     CHECK_MSG(decode(b, len) == SBT_ERR_FORMAT, "offset %zu = %llu", at, (unsigned long long)value);
     CHECK_MSG(contains(sbt_last_error(), message), "'%s' lacks '%s'", sbt_last_error(), message);
     free(b);
+}
+
+/* A header field of the small file. */
+static void expect_header_patch_rejected(size_t at, uint64_t value, int width, const char *message) {
+    expect_patch_rejected(small_file, at, value, width, message);
 }
 
 static void test_absurd_header_values(void) {
@@ -331,20 +340,7 @@ static void test_absurd_header_values(void) {
 /* Patches the one-section file ("w", f32 [2]; entry at 64: name 66, type 67, ndim 71,
  * shape 75, offset 83, length 91, crc 99) and expects rejection. */
 static void expect_entry_patch_rejected(size_t at, uint64_t value, int width, const char *message) {
-    unsigned char *b = NULL;
-    size_t len = 0;
-    one_section_file(&b, &len);
-    if (!b) return;
-    if (width == 1)
-        b[at] = (unsigned char)value;
-    else if (width == 4)
-        put32(b + at, (uint32_t)value);
-    else
-        put64(b + at, value);
-    fix_crcs(b, len);
-    CHECK_MSG(decode(b, len) == SBT_ERR_FORMAT, "offset %zu = %llu", at, (unsigned long long)value);
-    CHECK_MSG(contains(sbt_last_error(), message), "'%s' lacks '%s'", sbt_last_error(), message);
-    free(b);
+    expect_patch_rejected(one_section_file, at, value, width, message);
 }
 
 static void test_absurd_entries(void) {

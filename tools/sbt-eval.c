@@ -127,23 +127,7 @@ static int eval_forecast(const char *model_path, sbt_model *m, const char *csv, 
     fo.window = m->cfg.max_len;
     sbt_forecast_data *d = NULL;
     if (sbt_forecast_load(csv, &fo, &d)) return tool_fail_lib(TOOL);
-    sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
-    sbt_eval e;
-    sbt_forecast_metrics base;
-    int rc = TOOL_EXIT_OK;
-    if (sbt_model_evaluate(m, &test, NULL, &e) || sbt_forecast_persistence(d, SBT_FC_TEST, &base))
-        rc = tool_fail_lib(TOOL);
-    else if (json)
-        printf("{\"model\": \"%s\", \"task\": \"forecast\", \"windows\": %lld, \"mse\": %.6f, \"mae\": %.6f, "
-               "\"mse_original\": %.6g, \"mae_original\": %.6g, \"persistence_mse\": %.6f, "
-               "\"persistence_mae\": %.6f}\n",
-               model_path, (long long)e.count, e.forecast.mse, e.forecast.mae, e.forecast.mse_raw,
-               e.forecast.mae_raw, base.mse, base.mae);
-    else
-        printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows; "
-               "persistence MSE %.4f MAE %.4f\n",
-               e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
-               base.mse, base.mae);
+    int rc = tool_report_forecast(TOOL, m, d, json ? model_path : NULL);
     sbt_forecast_free(d);
     return rc;
 }

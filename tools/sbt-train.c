@@ -537,16 +537,7 @@ static int report_windows(const options *o, sbt_model *m, const sbt_forecast_dat
         sbt_anomaly_report_free(&r);
         return rc;
     }
-    sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
-    sbt_eval e;
-    sbt_forecast_metrics base;
-    if (sbt_model_evaluate(m, &test, NULL, &e) || sbt_forecast_persistence(d, SBT_FC_TEST, &base))
-        return tool_fail_lib(TOOL);
-    printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows\n"
-           "persistence baseline: MSE %.4f MAE %.4f (standardised)\n",
-           e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
-           base.mse, base.mae);
-    return TOOL_EXIT_OK;
+    return tool_report_forecast(TOOL, m, d, NULL);
 }
 
 /* Forecasting and anomaly detection: one series with chronological train / validation /

@@ -9,6 +9,7 @@
 
 #include "sbt/error.h"
 #include "sbt/forecast.h"
+#include "sbt/model.h"
 
 void tool_print_version(const char *tool) { printf("%s (sbt) %s\n", tool, sbt_version()); }
 
@@ -194,4 +195,25 @@ void tool_print_anomaly_report(const sbt_anomaly_report *r, const sbt_anomaly_op
     print_detection("POT", &r->pot);
     print_pot_fallback(&r->pot_fit, o);
     print_detection("quantile", &r->quantile);
+}
+
+int tool_report_forecast(const char *tool, sbt_model *m, const sbt_forecast_data *d,
+                         const char *json_model_path) {
+    sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
+    sbt_eval e;
+    sbt_forecast_metrics base;
+    if (sbt_model_evaluate(m, &test, NULL, &e) || sbt_forecast_persistence(d, SBT_FC_TEST, &base))
+        return tool_fail_lib(tool);
+    if (json_model_path)
+        printf("{\"model\": \"%s\", \"task\": \"forecast\", \"windows\": %lld, \"mse\": %.6f, \"mae\": %.6f, "
+               "\"mse_original\": %.6g, \"mae_original\": %.6g, \"persistence_mse\": %.6f, "
+               "\"persistence_mae\": %.6f}\n",
+               json_model_path, (long long)e.count, e.forecast.mse, e.forecast.mae, e.forecast.mse_raw,
+               e.forecast.mae_raw, base.mse, base.mae);
+    else
+        printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows\n"
+               "persistence baseline: MSE %.4f MAE %.4f (standardised)\n",
+               e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
+               base.mse, base.mae);
+    return TOOL_EXIT_OK;
 }

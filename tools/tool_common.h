@@ -56,6 +56,13 @@ char *tool_join_names(const struct sbt_entity_list *names);
  * json_model_path is not NULL (it names the model in the object). Pooled metrics first;
  * the JSON object also lists each entity (names from `names`, or `single_name` when it is
  * NULL) and the POT settings and guard (whether the fitted POT threshold was replaced). */
+struct sbt_model;
+/* Evaluates a forecasting model on the test split of d and the persistence baseline
+ * beside it, and prints both: text, or one JSON object naming json_model_path when it is
+ * not NULL. Returns an exit code (failures reported under `tool`). */
+int tool_report_forecast(const char *tool, struct sbt_model *m, const struct sbt_forecast_data *d,
+                         const char *json_model_path);
+
 void tool_print_anomaly_report(const struct sbt_anomaly_report *r, const struct sbt_anomaly_options *o,
                                const struct sbt_entity_list *names, const char *single_name,
                                const char *json_model_path);
