@@ -113,30 +113,22 @@ static double sgemm_gmacs(double min_seconds) {
 
 /* ---- multiply-accumulates of one training step, from the graph ---- */
 
-static int64_t matmul_k(const sbt_node *n, const sbt_node *a) {
-    return a->shape[a->ndim - (n->attr.matmul.trans_a ? 2 : 1)];
-}
-
 /* Forward products, plus the backward products that run (one per input with a gradient). */
 static void count_macs(sbt_model *m, int batch, int length, double *fwd, double *bwd) {
     sbt_model_graph mg;
     if (sbt_model_graph_build(m, batch, length, &mg)) die("graph for counting");
+    sbt_graph *g = mg.graph;
     *fwd = *bwd = 0.0;
-    for (int i = 0; i < sbt_graph_count(mg.graph); i++) {
-        const sbt_node *n = sbt_graph_node(mg.graph, i);
-        if (n->op == SBT_OP_LINEAR) {
-            const sbt_node *x = sbt_graph_node(mg.graph, n->inputs[0]),
-                           *w = sbt_graph_node(mg.graph, n->inputs[1]);
-            double macs = (double)(x->size / w->shape[1]) * (double)w->shape[0] * (double)w->shape[1];
-            *fwd += macs;
-            *bwd += (x->grad ? macs : 0.0) + (w->grad ? macs : 0.0);
-        } else if (n->op == SBT_OP_MATMUL) {
-            const sbt_node *a = sbt_graph_node(mg.graph, n->inputs[0]),
-                           *b = sbt_graph_node(mg.graph, n->inputs[1]);
-            double macs = (double)n->size * (double)matmul_k(n, a);
-            *fwd += macs;
-            *bwd += (a->grad ? macs : 0.0) + (b->grad ? macs : 0.0);
-        }
+    for (int i = 0; i < sbt_graph_count(g); i++) {
+        sbt_op op = sbt_node_op(g, i);
+        if (op != SBT_OP_LINEAR && op != SBT_OP_MATMUL) continue;
+        int a = sbt_node_input(g, i, 0), b = sbt_node_input(g, i, 1);
+        /* the reduced dimension: Linear's weight is (out, in); MatMul's a may be transposed */
+        int64_t k = op == SBT_OP_LINEAR ? sbt_node_dim(g, b, 1)
+                                        : sbt_node_dim(g, a, sbt_node_attr(g, i)->matmul.trans_a ? -2 : -1);
+        double macs = (double)sbt_node_size(g, i) * (double)k;
+        *fwd += macs;
+        *bwd += (sbt_graph_grad(g, a) ? macs : 0.0) + (sbt_graph_grad(g, b) ? macs : 0.0);
     }
     *fwd /= batch;
     *bwd /= batch;

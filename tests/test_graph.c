@@ -59,8 +59,7 @@ static int gradcheck(const char *what, fixture *f, build_fn build, int frozen_ma
         f->ids[i] = sbt_param(g, "p", f->ndim[i], f->shape[i], f->value[i],
                               (frozen_mask >> i) & 1 ? NULL : f->grad[i]);
     int y = build(g, f);
-    const sbt_node *yn = sbt_graph_node(g, y);
-    int64_t ysize = yn ? yn->size : 0;
+    int64_t ysize = y >= 0 ? sbt_node_size(g, y) : 0;
     int t = sbt_input(g, "target", 1, (int64_t[]){ysize ? ysize : 1});
     int yflat = sbt_reshape(g, y, 1, (int64_t[]){ysize});
     int loss = sbt_mse(g, yflat, t);

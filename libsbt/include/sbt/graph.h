@@ -75,60 +75,57 @@ typedef enum sbt_op {
 } sbt_op;
 
 #define SBT_MAX_INPUTS 8
+#define SBT_NAME_MAX 127 /* longest node name, in bytes */
 
-typedef struct sbt_node {
-    sbt_op op;
-    char name[48];
-    int n_inputs;
-    int inputs[SBT_MAX_INPUTS];
-    int ndim;
-    int64_t shape[SBT_MAX_DIMS];
-    int64_t size; /* elements */
-    float *value; /* after finalize */
-    float *grad;  /* NULL when no gradient flows here */
-    int needs_grad;
-    float *saved; /* op-specific forward state needed by backward */
-    int64_t saved_size;
-    union {
-        struct {
-            int trans_a, trans_b;
-        } matmul;
-        struct {
-            float factor;
-        } scale;
-        struct {
-            int perm[SBT_MAX_DIMS];
-        } transpose;
-        struct {
-            int axis;
-            int64_t start, end;
-        } slice;
-        struct {
-            int axis;
-        } axis;
-        struct {
-            float eps;
-        } layernorm;
-        struct {
-            float eps, momentum;
-            float *running_mean, *running_var;
-        } batchnorm;
-        struct {
-            float p;
-            uint64_t seed;
-        } dropout;
-        struct {
-            float keep;
-            int per_row_alpha;
-        } biprop;
-        struct {
-            int include_last;
-        } step_t;
-    } attr;
-    /* private to the graph */
-    int64_t value_off, grad_off, saved_off;
-    int value_alias, grad_external;
-} sbt_node;
+/* Element types of a node's value. Integers are real integers (class labels, gather
+ * indices), never floats holding integers; PACKED is an opaque weight layout that a
+ * kernel prepared (runtime). */
+typedef enum sbt_dtype {
+    SBT_DTYPE_F32 = 0,
+    SBT_DTYPE_I32 = 1,
+    SBT_DTYPE_I64 = 2,
+    SBT_DTYPE_I8 = 3,
+    SBT_DTYPE_PACKED = 4,
+    SBT_DTYPE_COUNT
+} sbt_dtype;
+
+/* The attribute record of a node; which member is meaningful follows from its op. */
+typedef union sbt_attr {
+    struct {
+        int trans_a, trans_b;
+    } matmul;
+    struct {
+        float factor;
+    } scale;
+    struct {
+        int perm[SBT_MAX_DIMS];
+    } transpose;
+    struct {
+        int axis;
+        int64_t start, end;
+    } slice;
+    struct {
+        int axis;
+    } axis;
+    struct {
+        float eps;
+    } layernorm;
+    struct {
+        float eps, momentum;
+        float *running_mean, *running_var;
+    } batchnorm;
+    struct {
+        float p;
+        uint64_t seed;
+    } dropout;
+    struct {
+        float keep;
+        int per_row_alpha;
+    } biprop;
+    struct {
+        int include_last;
+    } step_t;
+} sbt_attr;
 
 typedef struct sbt_graph sbt_graph;
 
@@ -200,7 +197,20 @@ sbt_status sbt_graph_backward(sbt_graph *g, int loss);
 void sbt_graph_set_step(sbt_graph *g, uint64_t step);
 
 int sbt_graph_count(const sbt_graph *g);
-const sbt_node *sbt_graph_node(const sbt_graph *g, int id);
+/* Accessors: walkers (cost, exporters, tools) read nodes only through these, so the
+ * node layout can change. An id out of range gives SBT_OP_COUNT, NULL, 0 or -1. */
+sbt_op sbt_node_op(const sbt_graph *g, int id);
+const char *sbt_node_name(const sbt_graph *g, int id);
+int sbt_node_input_count(const sbt_graph *g, int id);
+int sbt_node_input(const sbt_graph *g, int id, int i);
+int sbt_node_ndim(const sbt_graph *g, int id);
+/* Dimension `axis` (negative counts from the end, -1 = last). */
+int64_t sbt_node_dim(const sbt_graph *g, int id, int axis);
+int64_t sbt_node_size(const sbt_graph *g, int id);
+sbt_dtype sbt_node_dtype(const sbt_graph *g, int id);
+const sbt_attr *sbt_node_attr(const sbt_graph *g, int id);
+/* The id of the node named `name`, or -1. */
+int sbt_graph_find(const sbt_graph *g, const char *name);
 float *sbt_graph_value(sbt_graph *g, int id);
 float *sbt_graph_grad(sbt_graph *g, int id);
 const char *sbt_op_name(sbt_op op);

@@ -21,8 +21,8 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "interpolate.h"
-#include "line_reader.h"
+#include "data/interpolate.h"
+#include "data/line_reader.h"
 #include "sbt/data.h"
 
 /* ---- parser state -------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /* interpolate.c - missing-value filling shared by the .ts and CSV readers. */
-#include "interpolate.h"
+#include "data/interpolate.h"
 
 #include <math.h>
 

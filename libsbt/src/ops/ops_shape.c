@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 /* Walks the output of a transpose in order; `src_stride[i]` is the input stride of output
  * axis i. Shapes are padded to 4 axes in front. backward != 0 scatters-adds instead. */

@@ -1,7 +1,7 @@
 /* Reductions and losses: mean over an axis, masked mean over time, cross-entropy, MSE. */
 #include <math.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 static void axis_split(const sbt_node *x, int axis, int64_t *outer, int64_t *len, int64_t *inner) {
     *outer = 1;

@@ -1,5 +1,5 @@
 /* line_reader.c - the text line reader shared by the dataset readers (see line_reader.h). */
-#include "line_reader.h"
+#include "data/line_reader.h"
 
 #include <errno.h>
 #include <limits.h>

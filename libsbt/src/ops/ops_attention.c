@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 /* Keys the last query sees among `steps`. */
 static int64_t step_t_keys(const sbt_node *n, int64_t steps) {

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 /* Offset of row `r` of x (all axes but the last) in a broadcast mask. */
 static int64_t mask_row_offset(const sbt_node *x, const sbt_node *m, int64_t r) {

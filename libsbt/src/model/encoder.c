@@ -283,8 +283,7 @@ void sbt_model_graph_free(sbt_model_graph *mg) {
 sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, const int *idx, int count) {
     if (count != mg->batch)
         return sbt_fail(SBT_ERR_ARG, "model: batch of %d for a graph of %d", count, mg->batch);
-    const sbt_node *xn = sbt_graph_node(mg->graph, mg->x);
-    int64_t channels = xn->shape[2], length = mg->length;
+    int64_t channels = sbt_node_dim(mg->graph, mg->x, 2), length = mg->length;
     if (ds->channels != channels)
         return sbt_fail(SBT_ERR_SHAPE, "data has %d channels, the model expects %lld", ds->channels,
                         (long long)channels);

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 int64_t sbt_biprop_keep_count(float keep, int64_t n) {
     int64_t k = (int64_t)llround((double)keep * (double)n);

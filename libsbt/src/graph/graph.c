@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 static const struct {
     const char *name;
@@ -573,8 +573,62 @@ sbt_status sbt_graph_backward(sbt_graph *g, int loss) {
 
 void sbt_graph_set_step(sbt_graph *g, uint64_t step) { g->step = step; }
 int sbt_graph_count(const sbt_graph *g) { return g->count; }
-const sbt_node *sbt_graph_node(const sbt_graph *g, int id) {
-    return id >= 0 && id < g->count ? &g->nodes[id] : NULL;
+
+static const sbt_node *node_at(const sbt_graph *g, int id) {
+    return g && id >= 0 && id < g->count ? &g->nodes[id] : NULL;
+}
+
+sbt_op sbt_node_op(const sbt_graph *g, int id) {
+    const sbt_node *n = node_at(g, id);
+    return n ? n->op : SBT_OP_COUNT;
+}
+
+const char *sbt_node_name(const sbt_graph *g, int id) {
+    const sbt_node *n = node_at(g, id);
+    return n ? n->name : NULL;
+}
+
+int sbt_node_input_count(const sbt_graph *g, int id) {
+    const sbt_node *n = node_at(g, id);
+    return n ? n->n_inputs : 0;
+}
+
+int sbt_node_input(const sbt_graph *g, int id, int i) {
+    const sbt_node *n = node_at(g, id);
+    return n && i >= 0 && i < n->n_inputs ? n->inputs[i] : -1;
+}
+
+int sbt_node_ndim(const sbt_graph *g, int id) {
+    const sbt_node *n = node_at(g, id);
+    return n ? n->ndim : 0;
+}
+
+int64_t sbt_node_dim(const sbt_graph *g, int id, int axis) {
+    const sbt_node *n = node_at(g, id);
+    if (!n) return -1;
+    if (axis < 0) axis += n->ndim;
+    return axis >= 0 && axis < n->ndim ? n->shape[axis] : -1;
+}
+
+int64_t sbt_node_size(const sbt_graph *g, int id) {
+    const sbt_node *n = node_at(g, id);
+    return n ? n->size : -1;
+}
+
+sbt_dtype sbt_node_dtype(const sbt_graph *g, int id) {
+    (void)node_at(g, id);
+    return SBT_DTYPE_F32;
+}
+
+const sbt_attr *sbt_node_attr(const sbt_graph *g, int id) {
+    const sbt_node *n = node_at(g, id);
+    return n ? &n->attr : NULL;
+}
+
+int sbt_graph_find(const sbt_graph *g, const char *name) {
+    for (int i = 0; g && name && i < g->count; i++)
+        if (!strcmp(g->nodes[i].name, name)) return i;
+    return -1;
 }
 float *sbt_graph_value(sbt_graph *g, int id) { return id >= 0 && id < g->count ? g->nodes[id].value : NULL; }
 float *sbt_graph_grad(sbt_graph *g, int id) { return id >= 0 && id < g->count ? g->nodes[id].grad : NULL; }

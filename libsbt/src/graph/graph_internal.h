@@ -4,6 +4,25 @@
 
 #include "sbt/graph.h"
 
+typedef struct sbt_node {
+    sbt_op op;
+    char name[SBT_NAME_MAX + 1];
+    int n_inputs;
+    int inputs[SBT_MAX_INPUTS];
+    int ndim;
+    int64_t shape[SBT_MAX_DIMS];
+    int64_t size; /* elements */
+    float *value; /* after finalize */
+    float *grad;  /* NULL when no gradient flows here */
+    int needs_grad;
+    float *saved; /* op-specific forward state needed by backward */
+    int64_t saved_size;
+    sbt_attr attr;
+    /* private to the graph */
+    int64_t value_off, grad_off, saved_off;
+    int value_alias, grad_external;
+} sbt_node;
+
 struct sbt_graph {
     sbt_node *nodes;
     int count, capacity;

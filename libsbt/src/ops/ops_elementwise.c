@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 #include "sbt/rng.h"
 
 /* b repeats every nb elements of a; walking (repeat, j) instead of i % nb keeps the

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "line_reader.h"
+#include "data/line_reader.h"
 #include "sbt/anomaly.h"
 
 /* ---- series ---------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
 #include <cblas.h>
 #include <string.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 typedef struct {
     int64_t batch, m, n, k;
