@@ -190,7 +190,7 @@ static void dump(const char *root, const workload *w, const sbt_dataset *ds, con
         fprintf(f, "%s %s", ti->name, ti->kind == SBT_TENSOR_PARAM ? "param" : "state");
         for (int d = 0; d < ti->ndim; d++) fprintf(f, " %lld", (long long)ti->shape[d]);
         fprintf(f, "\n");
-        char file[80];
+        char file[SBT_NAME_MAX + 8];
         snprintf(file, sizeof file, "%s.f32", ti->name);
         write_raw(dir, file, m->values + ti->offset, sizeof(float) * (size_t)ti->size);
     }

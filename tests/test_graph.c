@@ -114,19 +114,27 @@ static int b_reshape(sbt_graph *g, fixture *f) {
 }
 static int b_slice(sbt_graph *g, fixture *f) { return sbt_slice(g, P(0), 1, 1, 3); }
 static int b_concat(sbt_graph *g, fixture *f) { return sbt_concat(g, (int[]){P(0), P(1)}, 2, 1); }
+/* An int32 input of n values. */
+static int int_input(sbt_graph *g, const char *name, int64_t n) {
+    return sbt_input_dims(g, name, SBT_DTYPE_I32, 1, (sbt_dim[]){sbt_dim_n(n)});
+}
+
 static int b_gather(sbt_graph *g, fixture *f) {
-    int idx = sbt_input(g, "idx", 1, (int64_t[]){4});
+    int idx = int_input(g, "idx", 4);
     return sbt_gather(g, P(0), idx);
 }
 static int b_softmax(sbt_graph *g, fixture *f) { return sbt_softmax(g, P(0), -1); }
 static int b_softmax_mask(sbt_graph *g, fixture *f) { return sbt_softmax(g, P(0), P(1)); }
 static int b_layernorm(sbt_graph *g, fixture *f) { return sbt_layernorm(g, P(0), P(1), P(2), 1e-5f); }
-static int b_batchnorm(sbt_graph *g, fixture *f) {
-    return sbt_batchnorm(g, P(0), P(1), P(2), -1, 1e-5f, 0.1f, f->running_mean, f->running_var);
+/* Running statistics as state nodes of the feature count. */
+static int b_batchnorm_with(sbt_graph *g, fixture *f, int mask) {
+    int64_t features = sbt_node_size(g, P(1));
+    int rm = sbt_state(g, "running_mean", 1, &features, f->running_mean);
+    int rv = sbt_state(g, "running_var", 1, &features, f->running_var);
+    return sbt_batchnorm(g, P(0), P(1), P(2), rm, rv, mask, 1e-5f, 0.1f);
 }
-static int b_batchnorm_masked(sbt_graph *g, fixture *f) {
-    return sbt_batchnorm(g, P(0), P(1), P(2), P(3), 1e-5f, 0.1f, f->running_mean, f->running_var);
-}
+static int b_batchnorm(sbt_graph *g, fixture *f) { return b_batchnorm_with(g, f, -1); }
+static int b_batchnorm_masked(sbt_graph *g, fixture *f) { return b_batchnorm_with(g, f, P(3)); }
 static int b_relu(sbt_graph *g, fixture *f) { return sbt_relu(g, P(0)); }
 static int b_gelu(sbt_graph *g, fixture *f) { return sbt_gelu(g, P(0)); }
 static int b_erf(sbt_graph *g, fixture *f) { return sbt_erf(g, P(0)); }
@@ -134,7 +142,7 @@ static int b_mean(sbt_graph *g, fixture *f) { return sbt_mean(g, P(0), 1); }
 static int b_masked_mean(sbt_graph *g, fixture *f) { return sbt_masked_mean(g, P(0), P(1)); }
 static int b_dropout(sbt_graph *g, fixture *f) { return sbt_dropout(g, P(0), 0.4f, 5); }
 static int b_cross_entropy(sbt_graph *g, fixture *f) {
-    int labels = sbt_input(g, "labels", 1, (int64_t[]){3});
+    int labels = int_input(g, "labels", 3);
     return sbt_cross_entropy(g, P(0), labels);
 }
 static int b_mse(sbt_graph *g, fixture *f) { return sbt_mse(g, P(0), P(1)); }
@@ -212,18 +220,18 @@ static void test_gather(void) {
     float table[] = {0, 1, 10, 11, 20, 21}, grad[6] = {0};
     sbt_graph *g = sbt_graph_new();
     int t = sbt_param(g, "table", 2, (int64_t[]){3, 2}, table, grad);
-    int idx = sbt_input(g, "idx", 1, (int64_t[]){4});
+    int idx = int_input(g, "idx", 4);
     int y = sbt_gather(g, t, idx);
     int s = sbt_mean(g, sbt_reshape(g, y, 1, (int64_t[]){8}), 0);
     REQUIRE(sbt_graph_finalize(g) == SBT_OK);
-    memcpy(sbt_graph_value(g, idx), (float[]){2, 0, 2, 1}, 4 * sizeof(float));
+    memcpy(sbt_graph_data(g, idx), (int32_t[]){2, 0, 2, 1}, 4 * sizeof(int32_t));
     REQUIRE(sbt_graph_forward(g, 0) == SBT_OK);
     const float want[] = {20, 21, 0, 1, 20, 21, 10, 11};
     for (int i = 0; i < 8; i++) CHECK(sbt_graph_value(g, y)[i] == want[i]);
     REQUIRE(sbt_graph_backward(g, s) == SBT_OK);
     CHECK_NEAR(grad[4], 2.0 / 8, 1e-7); /* row 2 gathered twice */
     CHECK_NEAR(grad[0], 1.0 / 8, 1e-7);
-    sbt_graph_value(g, idx)[1] = 3; /* out of range: an error, not a wild read */
+    ((int32_t *)sbt_graph_data(g, idx))[1] = 3; /* out of range: an error, not a wild read */
     CHECK(sbt_graph_forward(g, 0) == SBT_ERR_ARG);
     CHECK(strstr(sbt_last_error(), "outside") != NULL);
     sbt_graph_free(g);
@@ -286,11 +294,11 @@ static void test_forward_values(void) {
     int mm = sbt_matmul(g, pa, pb, 0, 0);
     int sm = sbt_softmax(g, pa, -1);
     int tr = sbt_transpose(g, pa, (int[]){1, 0});
-    int ce_labels = sbt_input(g, "y", 1, (int64_t[]){2});
+    int ce_labels = int_input(g, "y", 2);
     int ce = sbt_cross_entropy(g, pa, ce_labels);
     REQUIRE(sbt_graph_finalize(g) == SBT_OK);
-    sbt_graph_value(g, ce_labels)[0] = 2;
-    sbt_graph_value(g, ce_labels)[1] = 0;
+    ((int32_t *)sbt_graph_data(g, ce_labels))[0] = 2;
+    ((int32_t *)sbt_graph_data(g, ce_labels))[1] = 0;
     REQUIRE(sbt_graph_forward(g, 0) == SBT_OK);
     const float want_mm[] = {4, 5, 10, 11};
     for (int i = 0; i < 4; i++) CHECK(sbt_graph_value(g, mm)[i] == want_mm[i]);

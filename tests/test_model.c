@@ -405,7 +405,7 @@ static void compare_with_torch(sbt_norm norm, sbt_posenc pos, sbt_weights weight
     for (int i = 0; i < m->n_tensors && i < 256; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
         if (ti->kind != SBT_TENSOR_PARAM) continue;
-        char name[64];
+        char name[SBT_NAME_MAX + 8];
         snprintf(name, sizeof name, "grad.%s", ti->name);
         refs[i] = read_tensor(dir, name, ti->size);
         CHECK_MSG(refs[i] != NULL, "no reference gradient for %s", ti->name);

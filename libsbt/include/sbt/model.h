@@ -1,21 +1,28 @@
-/* sbt/model.h - the paper's transformer encoder: configuration, parameters, the graph
- * builder, and model files.
+/* sbt/model.h - a model: a graph description, a tensor table and metadata; the
+ * paper's encoder as one such model; model files.
  *
- * A model is a configuration plus one flat array of float32 tensors (parameters and
- * BatchNorm running statistics), each named and located by an offset. The encoder is
- * not hand-written code: sbt_model_graph() builds it as an sbt_graph for a given batch
- * size and length, so training, evaluation, cost counting and exporters all walk the
- * same nodes.
+ * A model is
+ *   - a graph description (m->graph, sbt/graph.h) with a symbolic batch and length,
+ *     whose params and state are bound to the model's tensors;
+ *   - a tensor table: N-d float32 tensors, each trained (param), state, or frozen
+ *     (never trained: Biprop's random W, regenerated from its recorded seed), flat in
+ *     one buffer, with its provenance (stored, or seeded: generator, seed, stream,
+ *     distribution and bounds);
+ *   - metadata: the task, class names, the input normalisation (tensors data.mean and
+ *     data.std), and in m->cfg the fields feeding and metrics use (task, channels,
+ *     outputs, window_norm, ...). A native model (m->native) was built from m->cfg by
+ *     the paper's encoder builder; the stored graph is what runs either way.
  *
  *     sbt_config cfg = sbt_config_default(SBT_TASK_CLASSIFY);
  *     cfg.channels = 12; cfg.outputs = 9; cfg.max_len = 29;
  *     sbt_model *m = NULL;
  *     if (sbt_model_new(&cfg, &m) != SBT_OK) ...
  *     sbt_model_graph mg;
- *     sbt_model_graph_build(m, 8, 29, &mg);        // batch 8, 29 steps
+ *     sbt_model_graph_build(m, 8, 29, &mg);        // training graph: batch 8, 29 steps
  *     sbt_model_graph_load(&mg, dataset, idx, 8);  // copy a batch in
  *     sbt_graph_forward(mg.graph, 0);
  *     sbt_model_graph_free(&mg);
+ *     sbt_model_graph_build_infer(m, 1, 29, &mg);  // forward-only, sparse weights frozen
  *     sbt_model_save(m, "model.sbtm");
  *     sbt_model_free(m);
  *
@@ -104,20 +111,35 @@ sbt_status sbt_config_from_text(const char *text, const char *source_for_message
 typedef enum sbt_tensor_kind {
     SBT_TENSOR_PARAM = 0, /* trained */
     SBT_TENSOR_STATE = 1, /* not trained but part of the model (BatchNorm running statistics) */
-    SBT_TENSOR_FROZEN = 2 /* regenerated from the seed, never trained nor stored (Biprop's W) */
+    SBT_TENSOR_FROZEN = 2 /* never trained (Biprop's W; a frozen bias) */
 } sbt_tensor_kind;
 
+/* Where a tensor's values come from. A seeded tensor is not stored: loading draws it
+ * again, bit for bit, from the recorded generator, seed and stream, so a renamed tensor
+ * keeps its values. */
+typedef enum sbt_provenance {
+    SBT_PROV_STORED = 0, /* in the file */
+    SBT_PROV_SEEDED = 1  /* uniform in [lo, hi) from sbt_rng, seeded sbt_rng_derive(seed, stream) */
+} sbt_provenance;
+
+#define SBT_RNG_GENERATOR "sbt-rng"
+#define SBT_RNG_GENERATOR_VERSION 1 /* SplitMix64-seeded xoshiro256**, sbt_rng_uniform_range */
+
 typedef struct sbt_tensor_info {
-    char name[48];
+    char name[SBT_NAME_MAX + 1];
     sbt_tensor_kind kind;
     int ndim;
-    int64_t shape[2];
+    int64_t shape[SBT_MAX_DIMS];
     int64_t offset; /* into values/grads */
     int64_t size;
+    sbt_provenance provenance;
+    uint64_t seed, stream; /* seeded */
+    float lo, hi;          /* seeded: the uniform bounds */
 } sbt_tensor_info;
 
 typedef struct sbt_model {
     sbt_config cfg;
+    int native; /* built by the paper's encoder builder from cfg */
     int n_tensors;
     sbt_tensor_info *tensors;
     int64_t n_values;
@@ -125,6 +147,10 @@ typedef struct sbt_model {
     float *grads;  /* same layout; zero for STATE tensors */
     /* Labels of a classifier, from its training data (n = cfg.outputs); may be NULL. */
     char **class_names;
+    /* The graph description: inputs x (B, T, channels), step_mask (B, T), attn_mask
+     * (B, 1, 1, T), labels (B, i32) or target (B, outputs); outputs logits or prediction
+     * (B, outputs), and loss. */
+    sbt_graph *graph;
 } sbt_model;
 
 /* Builds the parameter table and initialises it from cfg->seed (Linear weights and
@@ -167,8 +193,14 @@ typedef struct sbt_model_graph {
  * drawn per node). */
 sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_graph *out);
 /* The same graph with every step of every layer computed (trimmed = 0): slower, for
- * tests that check trimming, and for inspecting per-step activations. */
+ * tests that check trimming, and for inspecting per-step activations. Native models. */
 sbt_status sbt_model_graph_build_untrimmed(sbt_model *m, int batch, int length, sbt_model_graph *out);
+/* A forward-only graph of the model as it is now: every sparse weight frozen into a
+ * constant once (no per-call top-k), no gradients, buffers reused. Inputs and outputs
+ * as in the training graph; rebuild it after the weights change. */
+sbt_status sbt_model_graph_build_infer(sbt_model *m, int batch, int length, sbt_model_graph *out);
+/* Rebuilds m->graph from m->cfg (native models), e.g. after changing the config. */
+sbt_status sbt_model_build_graph(sbt_model *m);
 void sbt_model_graph_free(sbt_model_graph *mg);
 /* Copies cases idx[0..count) of ds into the graph's inputs (x, masks, labels);
  * count must equal the graph's batch (build one graph per batch size). A series longer
@@ -220,8 +252,9 @@ sbt_status sbt_model_scores(sbt_model *m, const sbt_examples *ex, float *scores)
 sbt_status sbt_model_classify(sbt_model *m, const sbt_dataset *ds, int *pred, double *accuracy,
                               double *mean_loss);
 
-/* Model files: a container (formats/sbtm.md) with magic "SBTM" holding the config as
- * text, the class names, and every tensor as a float32 section. */
+/* Model files: a container (formats/sbtm.md) with magic "SBTM". Version 2 holds the
+ * metadata, the config, the tensor table, the graph and every stored tensor as a
+ * float32 section; version 1 files (config and tensors, no graph) still load. */
 sbt_status sbt_model_to_container(const sbt_model *m, sbt_container *c);
 sbt_status sbt_model_from_container(const sbt_container *c, const char *path_for_message, sbt_model **out);
 sbt_status sbt_model_save(const sbt_model *m, const char *path);

@@ -28,6 +28,8 @@ void sbt_rng_seed(sbt_rng *r, uint64_t seed);
 /* A seed for an independent stream derived from (seed, stream id): used to give each
  * layer, split or epoch its own reproducible stream. */
 uint64_t sbt_rng_derive(uint64_t seed, uint64_t stream);
+/* A stream key from a name (64-bit FNV-1a): gives each named tensor its own stream. */
+uint64_t sbt_rng_stream_key(const char *name);
 uint64_t sbt_rng_next(sbt_rng *r);
 /* Uniform in [0, 1) with 24 random bits, exactly representable as float. */
 float sbt_rng_uniform(sbt_rng *r);

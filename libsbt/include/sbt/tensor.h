@@ -1,6 +1,7 @@
 /* sbt/tensor.h - shapes of float32 tensors and the arena that holds them.
  *
- * libsbt's tensors are contiguous, row-major float32 arrays of up to SBT_MAX_DIMS
+ * libsbt's tensors are contiguous, row-major arrays (float32 unless a graph node says
+ * otherwise) of up to SBT_MAX_DIMS
  * dimensions. The shape lives with whoever owns the data (a graph node, a model
  * parameter); this header gives the shape arithmetic and the arena that lets a graph
  * reserve every buffer once, so that running it allocates nothing.
@@ -35,18 +36,18 @@ int64_t sbt_shape_numel(int ndim, const int64_t *shape);
 char *sbt_shape_format(int ndim, const int64_t *shape, char *buf, size_t cap);
 
 typedef struct sbt_arena {
-    float *base;
-    size_t used;     /* floats reserved */
-    size_t capacity; /* floats allocated (0 until commit) */
+    unsigned char *base;
+    size_t used;     /* bytes reserved */
+    size_t capacity; /* bytes allocated (0 until commit) */
 } sbt_arena;
 
 void sbt_arena_init(sbt_arena *a);
-/* Reserves `count` floats (rounded up to 16 so every buffer is 64-byte aligned) and
- * returns their offset. Only valid before commit. */
-size_t sbt_arena_reserve(sbt_arena *a, size_t count);
+/* Reserves `bytes` (rounded up to 64 so every buffer is 64-byte aligned) and returns
+ * their byte offset. Only valid before commit. */
+size_t sbt_arena_reserve(sbt_arena *a, size_t bytes);
 /* Allocates the reserved space, zero-filled. */
 sbt_status sbt_arena_commit(sbt_arena *a);
-float *sbt_arena_at(const sbt_arena *a, size_t offset);
+void *sbt_arena_at(const sbt_arena *a, size_t offset);
 void sbt_arena_release(sbt_arena *a);
 
 #ifdef __cplusplus

@@ -22,6 +22,12 @@ uint64_t sbt_rng_derive(uint64_t seed, uint64_t stream) {
     return splitmix64(&x);
 }
 
+uint64_t sbt_rng_stream_key(const char *name) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *name; name++) h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+    return h;
+}
+
 uint64_t sbt_rng_next(sbt_rng *r) {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;

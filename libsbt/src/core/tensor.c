@@ -25,22 +25,22 @@ char *sbt_shape_format(int ndim, const int64_t *shape, char *buf, size_t cap) {
 
 void sbt_arena_init(sbt_arena *a) { memset(a, 0, sizeof *a); }
 
-size_t sbt_arena_reserve(sbt_arena *a, size_t count) {
+size_t sbt_arena_reserve(sbt_arena *a, size_t bytes) {
     size_t off = a->used;
-    a->used += (count + 15) & ~(size_t)15;
+    a->used += (bytes + 63) & ~(size_t)63;
     return off;
 }
 
 sbt_status sbt_arena_commit(sbt_arena *a) {
-    size_t n = a->used ? a->used : 16;
-    a->base = aligned_alloc(64, n * sizeof(float));
-    if (!a->base) return sbt_fail(SBT_ERR_NOMEM, "arena: cannot allocate %zu bytes", n * sizeof(float));
-    memset(a->base, 0, n * sizeof(float));
+    size_t n = a->used ? a->used : 64;
+    a->base = aligned_alloc(64, n);
+    if (!a->base) return sbt_fail(SBT_ERR_NOMEM, "arena: cannot allocate %zu bytes", n);
+    memset(a->base, 0, n);
     a->capacity = n;
     return SBT_OK;
 }
 
-float *sbt_arena_at(const sbt_arena *a, size_t offset) { return a->base + offset; }
+void *sbt_arena_at(const sbt_arena *a, size_t offset) { return a->base + offset; }
 
 void sbt_arena_release(sbt_arena *a) {
     free(a->base);

@@ -1,26 +1,39 @@
-/* Internal to libsbt: the graph structure and the per-op kernels' signatures. */
+/* Internal to libsbt: the node and graph structures, and the per-op kernels' signatures. */
 #ifndef SBT_GRAPH_INTERNAL_H
 #define SBT_GRAPH_INTERNAL_H
 
 #include "sbt/graph.h"
 
+/* Data a const owns; instantiated graphs share it with their description. */
+typedef struct sbt_blob {
+    int refs;
+    size_t bytes;
+    void *data; /* 64-byte aligned */
+} sbt_blob;
+
 typedef struct sbt_node {
     sbt_op op;
+    sbt_dtype dtype;
     char name[SBT_NAME_MAX + 1];
     int n_inputs;
     int inputs[SBT_MAX_INPUTS];
     int ndim;
-    int64_t shape[SBT_MAX_DIMS];
-    int64_t size; /* elements */
-    float *value; /* after finalize */
-    float *grad;  /* NULL when no gradient flows here */
+    int64_t shape[SBT_MAX_DIMS]; /* bound */
+    sbt_dim dims[SBT_MAX_DIMS];  /* inputs: as declared (maybe symbolic) */
+    int64_t size;                /* elements */
+    float *value;                /* the data (cast for other dtypes); after finalize */
+    float *grad;                 /* NULL when no gradient flows here */
     int needs_grad;
-    float *saved; /* op-specific forward state needed by backward */
-    int64_t saved_size;
+    float *saved;                     /* forward state that backward reads (training graphs) */
+    float *scratch;                   /* forward-only temporary space */
+    int64_t saved_size, scratch_size; /* in floats */
     sbt_attr attr;
-    /* private to the graph */
+    sbt_blob *blob; /* CONST: its data */
+    int live;       /* a forward computes it */
+    int output;
+    /* private to finalize */
     int64_t value_off, grad_off, saved_off;
-    int value_alias, grad_external;
+    int value_alias, external;
 } sbt_node;
 
 struct sbt_graph {
@@ -28,7 +41,11 @@ struct sbt_graph {
     int count, capacity;
     sbt_status status; /* first build error */
     char error[512];
+    int64_t bound[SBT_SYM_COUNT]; /* values of the symbolic dimensions */
+    int *outputs;
+    int n_outputs, outputs_cap;
     sbt_arena arena;
+    sbt_exec_mode mode;
     int finalized;
     int training;
     uint64_t step;
@@ -43,7 +60,41 @@ static inline sbt_node *in_node(sbt_graph *g, const sbt_node *n, int i) { return
 static inline int64_t last_dim(const sbt_node *n) { return n->shape[n->ndim - 1]; }
 static inline int64_t rows_of(const sbt_node *n) { return n->size / last_dim(n); }
 
-/* Forward and backward of each op (ops_*.c). A backward adds into the grads of inputs
+/* Records the first build error of g; returns -1 (a builder's failure value). */
+int sbt_graph_error(sbt_graph *g, sbt_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* A leaf (input, param, state or const) of a literal shape, without data yet. */
+int sbt_graph_leaf(sbt_graph *g, sbt_op op, const char *name, sbt_dtype dtype, int ndim,
+                   const int64_t *shape);
+/* Node `id` (a const) shares src's data (instantiation). */
+void sbt_graph_share_const(sbt_graph *g, int id, const sbt_node *src);
+
+/* The value of a possibly symbolic dimension under g's binding. */
+static inline int64_t sbt_dim_value(const sbt_graph *g, sbt_dim d) {
+    return (d.sym > SBT_SYM_NONE && d.sym < SBT_SYM_COUNT ? g->bound[d.sym] : 0) + d.n;
+}
+
+/* Shape rules (graph/shapes.c): given the inputs and attributes of a new node, set its
+ * ndim, shape and dtype, or record a build error and return -1. */
+typedef int (*sbt_shape_fn)(sbt_graph *g, sbt_node *out, const sbt_node *const *in, int n_in);
+sbt_shape_fn sbt_shape_rule(sbt_op op);
+
+/* NumPy broadcasting of a and b into out's shape; 0 if they do not broadcast. */
+int sbt_broadcast_shape(const sbt_node *a, const sbt_node *b, int *ndim, int64_t *shape);
+
+/* Generated consts (ops/const_gen.c): fills (length, width) floats. */
+void sbt_const_generate(const sbt_attr *a, int64_t length, int64_t width, float *out);
+
+/* The effective weight of a sparse-weight node from scores s and weight w, into out;
+ * mask and scratch hold n floats and n int32 (ops/biprop.c). */
+void sbt_sparse_weight_compute(const sbt_attr *a, int64_t rows, int64_t cols, const float *s, const float *w,
+                               float *out, float *mask, int32_t *scratch);
+
+/* Forward and backward of each op (ops/). A backward adds into the grads of inputs
  * that need one (input->grad != NULL). */
 #define SBT_DECLARE_OP(name)                                                                                 \
     sbt_status sbt_fwd_##name(sbt_graph *g, sbt_node *n);                                                    \
@@ -71,7 +122,7 @@ SBT_DECLARE_OP(masked_mean)
 SBT_DECLARE_OP(dropout)
 SBT_DECLARE_OP(cross_entropy)
 SBT_DECLARE_OP(mse)
-SBT_DECLARE_OP(biprop)
+SBT_DECLARE_OP(sparse_weight)
 SBT_DECLARE_OP(step_t)
 SBT_DECLARE_OP(step_t_last)
 #undef SBT_DECLARE_OP

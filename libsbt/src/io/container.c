@@ -7,6 +7,7 @@
  * order, 64-byte aligned.
  */
 #include "sbt/container.h"
+#include "sbt/rng.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -237,11 +238,7 @@ void sbt_container_free(sbt_container *c) {
     free(c);
 }
 
-static size_t name_hash(const char *s) {
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return (size_t)h;
-}
+static size_t name_hash(const char *s) { return (size_t)sbt_rng_stream_key(s); }
 
 static int index_find(const sbt_container *c, const char *name) {
     if (!c->nslots) return -1;

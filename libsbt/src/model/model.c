@@ -1,25 +1,17 @@
-/* The model's tensors: the parameter table of the encoder, initialisation, and model
- * files (a container of the config, the class names and every tensor). */
+/* The model's tensor table: the paper's encoder's tensors, initialisation, seeded
+ * tensors drawn again from their provenance, class names and normalisation. Files are
+ * in model_file.c, the encoder's graph in encoder.c, feeding and evaluation in run.c. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sbt/model.h"
+#include "model/model_internal.h"
 #include "sbt/rng.h"
 
-typedef struct {
-    sbt_tensor_info *items;
-    int count, capacity;
-    int64_t total;
-} tensor_table;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 5, 6)))
-#endif
-static sbt_status
-table_add(tensor_table *t, sbt_tensor_kind kind, int64_t rows, int64_t cols, const char *fmt, ...) {
+sbt_status sbt_table_add(sbt_tensor_table *t, sbt_tensor_kind kind, int ndim, const int64_t *shape,
+                         const char *fmt, ...) {
     if (t->count == t->capacity) {
         int cap = t->capacity ? 2 * t->capacity : 64;
         sbt_tensor_info *items = realloc(t->items, (size_t)cap * sizeof *items);
@@ -27,74 +19,74 @@ table_add(tensor_table *t, sbt_tensor_kind kind, int64_t rows, int64_t cols, con
         t->items = items;
         t->capacity = cap;
     }
-    sbt_tensor_info *ti = &t->items[t->count++];
+    if (ndim < 1 || ndim > SBT_MAX_DIMS) return sbt_fail(SBT_ERR_SHAPE, "model: tensor of rank %d", ndim);
+    sbt_tensor_info *ti = &t->items[t->count];
     memset(ti, 0, sizeof *ti);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ti->name, sizeof ti->name, fmt, ap);
+    int len = vsnprintf(ti->name, sizeof ti->name, fmt, ap);
     va_end(ap);
+    if (len < 0 || len > SBT_NAME_MAX)
+        return sbt_fail(SBT_ERR_ARG, "model: tensor name longer than %d bytes", SBT_NAME_MAX);
     ti->kind = kind;
-    ti->ndim = cols ? 2 : 1;
-    ti->shape[0] = rows;
-    ti->shape[1] = cols;
-    ti->size = rows * (cols ? cols : 1);
+    ti->ndim = ndim;
+    memcpy(ti->shape, shape, (size_t)ndim * sizeof *shape);
+    ti->size = sbt_shape_numel(ndim, shape);
+    if (ti->size < 0) return sbt_fail(SBT_ERR_SHAPE, "model: tensor %s: size overflows", ti->name);
+    if (t->total > INT64_MAX / 8 - ti->size - 16) return sbt_fail(SBT_ERR_SHAPE, "model: too many values");
     ti->offset = t->total;
     /* 16-float alignment keeps every tensor 64-byte aligned inside the flat buffer. */
     t->total += (ti->size + 15) & ~(int64_t)15;
+    t->count++;
     return SBT_OK;
+}
+
+static sbt_status add_2d(sbt_tensor_table *t, sbt_tensor_kind kind, int64_t rows, int64_t cols,
+                         const char *name, const char *suffix) {
+    return cols ? sbt_table_add(t, kind, 2, (int64_t[]){rows, cols}, "%s%s", name, suffix)
+                : sbt_table_add(t, kind, 1, (int64_t[]){rows}, "%s%s", name, suffix);
 }
 
 /* Dense: trained weight and bias. Sparse binary: frozen weight regenerated from the
  * seed, trained scores, and a bias frozen at its random init unless train_bias. */
-static sbt_status add_linear(tensor_table *t, const sbt_config *c, const char *name, int64_t out,
+static sbt_status add_linear(sbt_tensor_table *t, const sbt_config *c, const char *name, int64_t out,
                              int64_t in) {
     if (c->weights == SBT_WEIGHTS_DENSE) {
-        sbt_status st = table_add(t, SBT_TENSOR_PARAM, out, in, "%s.weight", name);
-        return st ? st : table_add(t, SBT_TENSOR_PARAM, out, 0, "%s.bias", name);
+        sbt_status st = add_2d(t, SBT_TENSOR_PARAM, out, in, name, ".weight");
+        return st ? st : add_2d(t, SBT_TENSOR_PARAM, out, 0, name, ".bias");
     }
-    sbt_status st = table_add(t, SBT_TENSOR_FROZEN, out, in, "%s.weight", name);
-    if (!st) st = table_add(t, SBT_TENSOR_PARAM, out, in, "%s.scores", name);
-    return st ? st
-              : table_add(t, c->train_bias ? SBT_TENSOR_PARAM : SBT_TENSOR_FROZEN, out, 0, "%s.bias", name);
+    sbt_status st = add_2d(t, SBT_TENSOR_FROZEN, out, in, name, ".weight");
+    if (!st) st = add_2d(t, SBT_TENSOR_PARAM, out, in, name, ".scores");
+    return st ? st : add_2d(t, c->train_bias ? SBT_TENSOR_PARAM : SBT_TENSOR_FROZEN, out, 0, name, ".bias");
 }
 
-static sbt_status add_norm(tensor_table *t, const sbt_config *c, const char *name) {
+static sbt_status add_norm(sbt_tensor_table *t, const sbt_config *c, const char *name) {
     if (c->norm == SBT_NORM_NONE) return SBT_OK;
-    sbt_status st = table_add(t, SBT_TENSOR_PARAM, c->d_model, 0, "%s.gamma", name);
-    if (!st) st = table_add(t, SBT_TENSOR_PARAM, c->d_model, 0, "%s.beta", name);
+    sbt_status st = add_2d(t, SBT_TENSOR_PARAM, c->d_model, 0, name, ".gamma");
+    if (!st) st = add_2d(t, SBT_TENSOR_PARAM, c->d_model, 0, name, ".beta");
     if (!st && c->norm == SBT_NORM_BATCH)
-        st = table_add(t, SBT_TENSOR_STATE, c->d_model, 0, "%s.running_mean", name);
+        st = add_2d(t, SBT_TENSOR_STATE, c->d_model, 0, name, ".running_mean");
     if (!st && c->norm == SBT_NORM_BATCH)
-        st = table_add(t, SBT_TENSOR_STATE, c->d_model, 0, "%s.running_var", name);
+        st = add_2d(t, SBT_TENSOR_STATE, c->d_model, 0, name, ".running_var");
     return st;
 }
 
-/* The encoder's tensors, in the order the graph uses them. */
-static sbt_status build_table(const sbt_config *c, tensor_table *t) {
-    int64_t d = c->d_model;
-    /* Per-channel z-score of the training data: the model takes raw series. */
-    sbt_status st = table_add(t, SBT_TENSOR_STATE, c->channels, 0, "data.mean");
-    if (!st) st = table_add(t, SBT_TENSOR_STATE, c->channels, 0, "data.std");
-    if (!st) st = add_linear(t, c, "input", d, c->channels);
-    if (!st && c->pos == SBT_POS_LEARNED) st = table_add(t, SBT_TENSOR_PARAM, c->max_len, d, "pos.table");
-    for (int l = 0; l < c->layers && !st; l++) {
-        char name[32];
-        const char *parts[] = {"q", "k", "v", "out"};
-        for (int p = 0; p < 4 && !st; p++) {
-            snprintf(name, sizeof name, "layer%d.%s", l, parts[p]);
-            st = add_linear(t, c, name, d, d);
-        }
-        snprintf(name, sizeof name, "layer%d.norm1", l);
-        if (!st) st = add_norm(t, c, name);
-        snprintf(name, sizeof name, "layer%d.ff1", l);
-        if (!st) st = add_linear(t, c, name, c->d_ff, d);
-        snprintf(name, sizeof name, "layer%d.ff2", l);
-        if (!st) st = add_linear(t, c, name, d, c->d_ff);
-        snprintf(name, sizeof name, "layer%d.norm2", l);
-        if (!st) st = add_norm(t, c, name);
+static sbt_status add_layer(sbt_tensor_table *t, const sbt_config *c, int l) {
+    char name[32];
+    const char *parts[] = {"q", "k", "v", "out"};
+    sbt_status st = SBT_OK;
+    for (int p = 0; p < 4 && !st; p++) {
+        snprintf(name, sizeof name, "layer%d.%s", l, parts[p]);
+        st = add_linear(t, c, name, c->d_model, c->d_model);
     }
-    if (!st) st = add_linear(t, c, "head", c->outputs, d);
-    return st;
+    snprintf(name, sizeof name, "layer%d.norm1", l);
+    if (!st) st = add_norm(t, c, name);
+    snprintf(name, sizeof name, "layer%d.ff1", l);
+    if (!st) st = add_linear(t, c, name, c->d_ff, c->d_model);
+    snprintf(name, sizeof name, "layer%d.ff2", l);
+    if (!st) st = add_linear(t, c, name, c->d_model, c->d_ff);
+    snprintf(name, sizeof name, "layer%d.norm2", l);
+    return st ? st : add_norm(t, c, name);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -102,82 +94,138 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-/* FNV-1a: a tensor's own random stream follows from its name, so any one tensor (a
- * frozen Biprop weight) can be regenerated alone, bit-exactly, from the seed. */
-static uint64_t name_hash(const char *name) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *name; name++) h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
-    return h;
-}
-
-/* The fan-in of a weight, bias or scores tensor: the weight's second dimension. */
-static int64_t fan_in(const sbt_model *m, const sbt_tensor_info *ti) {
-    if (ti->ndim == 2) return ti->shape[1];
-    char weight[64];
-    snprintf(weight, sizeof weight, "%.*s.weight", (int)(strlen(ti->name) - strlen(".bias")), ti->name);
-    const sbt_tensor_info *w = sbt_model_tensor(m, weight);
-    return w ? w->shape[1] : 1;
-}
-
 /* PyTorch's defaults, so that a freshly built model trains like the reference: Linear
- * weights and biases U(+-1/sqrt(fan_in)); Biprop scores the same bound from their own
- * stream; norms gamma 1, beta 0; running variance 1; learned positions U(+-0.02). */
+ * weights and biases U(+-1/sqrt(fan_in)) (fan_in: the layer's input width); Biprop
+ * scores the same bound from their own stream; learned positions U(+-0.02). Each
+ * tensor's stream is keyed by its name. */
+static void set_random_init(sbt_tensor_info *ti, const sbt_config *c, int64_t fan_in) {
+    float bound = 0.0f;
+    if (ends_with(ti->name, ".weight") || ends_with(ti->name, ".bias") || ends_with(ti->name, ".scores"))
+        bound = 1.0f / sqrtf((float)fan_in);
+    if (!strcmp(ti->name, "pos.table")) bound = 0.02f;
+    if (bound == 0.0f) return;
+    /* a frozen tensor is never stored: it is drawn again from this on load */
+    if (ti->kind == SBT_TENSOR_FROZEN) ti->provenance = SBT_PROV_SEEDED;
+    ti->seed = c->seed;
+    ti->stream = sbt_rng_stream_key(ti->name);
+    ti->lo = -bound;
+    ti->hi = bound;
+}
+
+/* The encoder's tensors, in the order the graph uses them, with their initialisation. */
+static sbt_status build_table(const sbt_config *c, sbt_tensor_table *t) {
+    int64_t d = c->d_model;
+    /* Per-channel z-score of the training data: the model takes raw series. */
+    sbt_status st = add_2d(t, SBT_TENSOR_STATE, c->channels, 0, "data", ".mean");
+    if (!st) st = add_2d(t, SBT_TENSOR_STATE, c->channels, 0, "data", ".std");
+    if (!st) st = add_linear(t, c, "input", d, c->channels);
+    if (!st && c->pos == SBT_POS_LEARNED) st = add_2d(t, SBT_TENSOR_PARAM, c->max_len, d, "pos", ".table");
+    for (int l = 0; l < c->layers && !st; l++) st = add_layer(t, c, l);
+    if (!st) st = add_linear(t, c, "head", c->outputs, d);
+    /* the fan-in of a weight, bias or scores tensor is the width of the weight's input */
+    for (int i = 0; !st && i < t->count; i++) {
+        sbt_tensor_info *ti = &t->items[i];
+        int64_t fan_in = ti->ndim == 2 ? ti->shape[1] : 1;
+        if (ti->ndim == 1 && ends_with(ti->name, ".bias"))
+            fan_in = t->items[i - 1].shape[1]; /* weight or scores */
+        set_random_init(ti, c, fan_in);
+    }
+    return st;
+}
+
+void sbt_tensor_draw(const sbt_tensor_info *ti, float *v) {
+    sbt_rng r;
+    sbt_rng_seed(&r, sbt_rng_derive(ti->seed, ti->stream));
+    for (int64_t k = 0; k < ti->size; k++) v[k] = sbt_rng_uniform_range(&r, ti->lo, ti->hi);
+}
+
+/* Tensors with random bounds are drawn; norms' gamma, running variances and data.std
+ * start at 1, the rest at 0. */
 static void init_tensor(sbt_model *m, const sbt_tensor_info *ti) {
     float *v = m->values + ti->offset;
+    if (ti->hi > ti->lo) {
+        sbt_tensor_draw(ti, v);
+        return;
+    }
     const char *name = ti->name;
     float fill = ends_with(name, ".gamma") || ends_with(name, ".running_var") || !strcmp(name, "data.std")
                      ? 1.0f
                      : 0.0f;
-    float bound = 0.0f;
-    if (ends_with(name, ".weight") || ends_with(name, ".bias") || ends_with(name, ".scores"))
-        bound = 1.0f / sqrtf((float)fan_in(m, ti));
-    if (!strcmp(name, "pos.table")) bound = 0.02f;
-    sbt_rng r;
-    sbt_rng_seed(&r, sbt_rng_derive(m->cfg.seed, name_hash(name)));
-    for (int64_t k = 0; k < ti->size; k++)
-        v[k] = bound > 0.0f ? sbt_rng_uniform_range(&r, -bound, bound) : fill;
+    for (int64_t k = 0; k < ti->size; k++) v[k] = fill;
 }
 
-static void init_values(sbt_model *m) {
-    for (int i = 0; i < m->n_tensors; i++) init_tensor(m, &m->tensors[i]);
-}
-
-static sbt_status model_alloc(const sbt_config *cfg, sbt_model **out) {
+sbt_status sbt_model_alloc(sbt_tensor_table *t, sbt_model **out) {
     *out = NULL;
-    sbt_status st = sbt_config_check(cfg);
-    if (st) return st;
-    tensor_table t = {0};
-    st = build_table(cfg, &t);
     sbt_model *m = calloc(1, sizeof *m);
-    if (!st && !m) st = sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
-    if (st) {
-        free(t.items);
-        free(m);
-        return st;
+    if (!m) {
+        free(t->items);
+        memset(t, 0, sizeof *t);
+        return sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
     }
-    m->cfg = *cfg;
-    m->tensors = t.items;
-    m->n_tensors = t.count;
-    m->n_values = t.total;
-    m->values = aligned_alloc(64, (size_t)(t.total + 16) * sizeof(float));
-    m->grads = aligned_alloc(64, (size_t)(t.total + 16) * sizeof(float));
+    m->tensors = t->items;
+    m->n_tensors = t->count;
+    m->n_values = t->total;
+    memset(t, 0, sizeof *t);
+    size_t bytes = (size_t)(m->n_values + 16) * sizeof(float);
+    m->values = aligned_alloc(64, bytes);
+    m->grads = aligned_alloc(64, bytes);
     if (!m->values || !m->grads) {
         sbt_model_free(m);
-        return sbt_fail(SBT_ERR_NOMEM, "model: cannot allocate %lld parameters", (long long)t.total);
+        return sbt_fail(SBT_ERR_NOMEM, "model: cannot allocate %lld parameters",
+                        (long long)(bytes / sizeof(float)));
     }
-    memset(m->values, 0, (size_t)(t.total + 16) * sizeof(float));
-    memset(m->grads, 0, (size_t)(t.total + 16) * sizeof(float));
+    memset(m->values, 0, bytes);
+    memset(m->grads, 0, bytes);
     *out = m;
     return SBT_OK;
 }
 
-sbt_status sbt_model_new(const sbt_config *cfg, sbt_model **out) {
-    sbt_status st = model_alloc(cfg, out);
-    if (st == SBT_OK) init_values(*out);
+sbt_status sbt_model_table_of_config(const sbt_config *cfg, sbt_tensor_table *t) {
+    memset(t, 0, sizeof *t);
+    sbt_status st = sbt_config_check(cfg);
+    if (!st) st = build_table(cfg, t);
+    if (st) {
+        free(t->items);
+        memset(t, 0, sizeof *t);
+    }
     return st;
 }
 
-static void free_names(char **names, int n) {
+void sbt_model_init_values(sbt_model *m, int frozen_only) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!frozen_only || m->tensors[i].kind == SBT_TENSOR_FROZEN) init_tensor(m, &m->tensors[i]);
+}
+
+sbt_status sbt_model_new(const sbt_config *cfg, sbt_model **out) {
+    *out = NULL;
+    sbt_tensor_table t;
+    sbt_status st = sbt_model_table_of_config(cfg, &t);
+    sbt_model *m = NULL;
+    if (!st) st = sbt_model_alloc(&t, &m);
+    if (st) return st;
+    m->cfg = *cfg;
+    m->native = 1;
+    sbt_model_init_values(m, 0);
+    st = sbt_model_build_graph(m);
+    if (st) {
+        sbt_model_free(m);
+        return st;
+    }
+    *out = m;
+    return SBT_OK;
+}
+
+sbt_status sbt_model_build_graph(sbt_model *m) {
+    if (!m->native) return sbt_fail(SBT_ERR_ARG, "model: only a native model is built from its config");
+    sbt_graph *g = NULL;
+    sbt_status st = sbt_encoder_describe(m, 0, &g);
+    if (st) return st;
+    sbt_graph_free(m->graph);
+    m->graph = g;
+    return SBT_OK;
+}
+
+void sbt_free_names(char **names, int n) {
     if (!names) return;
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
@@ -185,7 +233,8 @@ static void free_names(char **names, int n) {
 
 void sbt_model_free(sbt_model *m) {
     if (!m) return;
-    free_names(m->class_names, m->cfg.outputs);
+    sbt_graph_free(m->graph);
+    sbt_free_names(m->class_names, m->cfg.outputs);
     free(m->tensors);
     free(m->values);
     free(m->grads);
@@ -218,7 +267,7 @@ sbt_status sbt_model_fit_normalization(sbt_model *m, const sbt_dataset *train) {
 }
 
 sbt_status sbt_model_set_class_names(sbt_model *m, char *const *names, int n) {
-    free_names(m->class_names, m->cfg.outputs);
+    sbt_free_names(m->class_names, m->cfg.outputs);
     m->class_names = NULL;
     if (!names) return SBT_OK;
     if (n != m->cfg.outputs)
@@ -230,101 +279,7 @@ sbt_status sbt_model_set_class_names(sbt_model *m, char *const *names, int n) {
     return SBT_OK;
 }
 
-/* Class names travel as one text section, one name per line. */
-static sbt_status add_class_names(const sbt_model *m, sbt_container *c) {
-    if (!m->class_names) return SBT_OK;
-    size_t len = 0;
-    for (int i = 0; i < m->cfg.outputs; i++) len += strlen(m->class_names[i]) + 1;
-    char *text = malloc(len + 1), *p = text;
-    if (!text) return sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
-    for (int i = 0; i < m->cfg.outputs; i++) p += sprintf(p, "%s\n", m->class_names[i]);
-    sbt_status st = sbt_container_add(c, "class_names", SBT_SECTION_TEXT, 1, (int64_t[]){(int64_t)len}, text);
-    free(text);
-    return st;
-}
-
-sbt_status sbt_model_to_container(const sbt_model *m, sbt_container *c) {
-    char text[1024];
-    sbt_status st = sbt_config_to_text(&m->cfg, text, sizeof text);
-    if (!st)
-        st = sbt_container_add(c, "config", SBT_SECTION_TEXT, 1, (int64_t[]){(int64_t)strlen(text)}, text);
-    if (!st) st = add_class_names(m, c);
-    for (int i = 0; i < m->n_tensors && !st; i++) {
-        const sbt_tensor_info *ti = &m->tensors[i];
-        if (ti->kind == SBT_TENSOR_FROZEN) continue; /* regenerated from the seed on load */
-        st = sbt_container_add(c, ti->name, SBT_SECTION_F32, ti->ndim, ti->shape, m->values + ti->offset);
-    }
-    return st;
-}
-
-static sbt_status read_class_names(sbt_model *m, const sbt_container *c, const char *path) {
-    const sbt_section *s = sbt_container_find(c, "class_names");
-    if (!s) return SBT_OK;
-    if (s->type != SBT_SECTION_TEXT)
-        return sbt_fail(SBT_ERR_FORMAT, "%s: section 'class_names' is not text", path);
-    char **names = calloc((size_t)m->cfg.outputs, sizeof(char *));
-    if (!names) return sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
-    const char *p = s->data;
-    int n = 0;
-    sbt_status st = SBT_OK;
-    while (*p && n < m->cfg.outputs && !st) {
-        const char *eol = strchr(p, '\n');
-        if (!eol) break;
-        names[n] = strndup(p, (size_t)(eol - p));
-        if (!names[n++]) st = sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
-        p = eol + 1;
-    }
-    if (!st && (n != m->cfg.outputs || *p))
-        st = sbt_fail(SBT_ERR_FORMAT, "%s: 'class_names' does not hold %d names", path, m->cfg.outputs);
-    if (st)
-        free_names(names, m->cfg.outputs);
-    else
-        m->class_names = names;
-    return st;
-}
-
-sbt_status sbt_model_from_container(const sbt_container *c, const char *path, sbt_model **out) {
-    *out = NULL;
-    const sbt_section *s = sbt_container_find(c, "config");
-    if (!s || s->type != SBT_SECTION_TEXT)
-        return sbt_fail(SBT_ERR_FORMAT, "%s: no 'config' text section", path);
-    sbt_config cfg;
-    sbt_status st = sbt_config_from_text(s->data, path, &cfg);
-    sbt_model *m = NULL;
-    if (!st) st = model_alloc(&cfg, &m);
-    for (int i = 0; !st && i < m->n_tensors; i++) {
-        const sbt_tensor_info *ti = &m->tensors[i];
-        const sbt_section *ts = NULL;
-        if (ti->kind == SBT_TENSOR_FROZEN) {
-            init_tensor(m, ti);
-            continue;
-        }
-        st = sbt_container_expect(c, path, ti->name, SBT_SECTION_F32, ti->size, &ts);
-        if (!st) memcpy(m->values + ti->offset, ts->data, (size_t)ti->size * sizeof(float));
-    }
-    if (!st) st = read_class_names(m, c, path);
-    if (st) {
-        sbt_model_free(m);
-        return st;
-    }
-    *out = m;
-    return SBT_OK;
-}
-
-sbt_status sbt_model_save(const sbt_model *m, const char *path) {
-    sbt_container *c = sbt_container_new();
-    if (!c) return sbt_fail(SBT_ERR_NOMEM, "model: out of memory");
-    sbt_status st = sbt_model_to_container(m, c);
-    if (!st) st = sbt_container_write(c, path, "SBTM");
-    sbt_container_free(c);
-    return st;
-}
-
-sbt_status sbt_model_load(const char *path, sbt_model **out) {
-    sbt_container *c = NULL;
-    *out = NULL;
-    sbt_status st = sbt_container_read(path, "SBTM", &c);
-    if (!st) st = sbt_model_from_container(c, path, out);
-    sbt_container_free(c);
-    return st;
+void sbt_model_qkv_mask(const sbt_config *c, int which, int64_t length, float *mask) {
+    sbt_attr a = {.constant = {SBT_GEN_QKV_MASK, c->seed, which, c->attn_keep}};
+    sbt_const_generate(&a, length, c->d_model, mask);
 }

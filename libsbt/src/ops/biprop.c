@@ -1,5 +1,5 @@
-/* Biprop kernels: exact top-k selection by quickselect, alpha, and the graph op's
- * forward and backward. */
+/* Sparse-weight kernels: exact top-k selection by quickselect, alpha, and the graph
+ * op's forward and backward in its three modes (Biprop, prune, binarize). */
 #include "sbt/biprop.h"
 
 #include <math.h>
@@ -66,30 +66,52 @@ float sbt_biprop_alpha(const float *w, const float *mask, int64_t n) {
     return kept ? (float)(sum / (double)kept) : 0.0f;
 }
 
-/* inputs: scores (out, in), frozen weight (out, in). saved: [mask n][scratch n]. */
-sbt_status sbt_fwd_biprop(sbt_graph *g, sbt_node *n) {
-    const sbt_node *s = in_node(g, n, 0), *w = in_node(g, n, 1);
-    int64_t rows = n->shape[0], cols = n->shape[1];
-    float *mask = n->saved;
-    int32_t *scratch = (int32_t *)(n->saved + n->size);
-    sbt_biprop_select(s->value, n->size, sbt_biprop_keep_count(n->attr.biprop.keep, n->size), mask, scratch);
-    int per_row = n->attr.biprop.per_row_alpha;
-    float alpha = per_row ? 0.0f : sbt_biprop_alpha(w->value, mask, n->size);
+/* Scaled signs of the kept entries: alpha = mean |w| over the kept entries of the layer
+ * or of each row. */
+static void binarize_kept(const float *w, const float *mask, int64_t rows, int64_t cols, int per_row,
+                          float *out) {
+    float alpha = per_row ? 0.0f : sbt_biprop_alpha(w, mask, rows * cols);
     for (int64_t r = 0; r < rows; r++) {
-        const float *wr = w->value + r * cols, *mr = mask + r * cols;
+        const float *wr = w + r * cols, *mr = mask + r * cols;
         float a = per_row ? sbt_biprop_alpha(wr, mr, cols) : alpha;
         for (int64_t c = 0; c < cols; c++)
-            n->value[r * cols + c] = mr[c] != 0.0f ? (wr[c] > 0.0f ? a : wr[c] < 0.0f ? -a : 0.0f) : 0.0f;
+            out[r * cols + c] = mr[c] != 0.0f ? (wr[c] > 0.0f ? a : wr[c] < 0.0f ? -a : 0.0f) : 0.0f;
     }
+}
+
+void sbt_sparse_weight_compute(const sbt_attr *at, int64_t rows, int64_t cols, const float *s, const float *w,
+                               float *out, float *mask, int32_t *scratch) {
+    int64_t n = rows * cols;
+    sbt_sparse_mode mode = at->sparse.mode;
+    if (mode == SBT_SPARSE_BINARIZE) {
+        for (int64_t i = 0; i < n; i++) mask[i] = w[i] != 0.0f ? 1.0f : 0.0f; /* a pruned zero stays zero */
+    } else {
+        sbt_biprop_select(s, n, sbt_biprop_keep_count(at->sparse.keep, n), mask, scratch);
+    }
+    if (mode == SBT_SPARSE_PRUNE) {
+        for (int64_t i = 0; i < n; i++) out[i] = w[i] * mask[i];
+        return;
+    }
+    binarize_kept(w, mask, rows, cols, at->sparse.per_row_alpha, out);
+}
+
+/* Inputs: scores and weight (out, in); BINARIZE: the weight alone. The mask and the
+ * selection's indices are forward-only scratch. */
+sbt_status sbt_fwd_sparse_weight(sbt_graph *g, sbt_node *n) {
+    const sbt_node *s = in_node(g, n, 0), *w = in_node(g, n, n->n_inputs - 1);
+    sbt_sparse_weight_compute(&n->attr, n->shape[0], n->shape[1], s->value, w->value, n->value, n->scratch,
+                              (int32_t *)(n->scratch + n->size));
     return SBT_OK;
 }
 
 static float signf(float x) { return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : 0.0f; }
 
-sbt_status sbt_bwd_biprop(sbt_graph *g, sbt_node *n) {
+/* Straight through: the top-k passes the gradient of W_eff to S as if W_eff = W * |S|
+ * (BIPROP and PRUNE alike); BINARIZE has no scores. */
+sbt_status sbt_bwd_sparse_weight(sbt_graph *g, sbt_node *n) {
     sbt_node *s = in_node(g, n, 0);
+    if (n->attr.sparse.mode == SBT_SPARSE_BINARIZE || !s->grad) return SBT_OK;
     const float *w = in_node(g, n, 1)->value;
-    if (!s->grad) return SBT_OK;
     for (int64_t i = 0; i < n->size; i++) s->grad[i] += n->grad[i] * w[i] * signf(s->value[i]);
     return SBT_OK;
 }

@@ -1,26 +1,90 @@
-/* Element-wise ops: the binary ops with suffix broadcasting, scale, activations and
- * dropout. A broadcast operand b of size nb is indexed i % nb (b is a trailing block of
- * a's shape, or a single value), and its gradient sums over the repeats. */
+/* Element-wise ops: the binary ops with NumPy broadcasting, scale, activations and
+ * dropout. The common case, b repeated over a's leading dimensions (a bias, a position
+ * table, a scalar), walks (repeat, j) without divisions so the inner loop vectorises;
+ * any other broadcast walks the output with per-operand strides (0 on broadcast axes).
+ * A broadcast operand's gradient sums over its repeats, in a fixed order. */
 #include <math.h>
 #include <string.h>
 
 #include "graph/graph_internal.h"
 #include "sbt/rng.h"
 
-/* b repeats every nb elements of a; walking (repeat, j) instead of i % nb keeps the
- * inner loop free of divisions so it vectorises. */
+/* 1 when x has the output's shape: operands broadcast to the output (shape rule), so
+ * an equal size means equal dimensions up to leading 1s. */
+static int same_shape(const sbt_node *x, const sbt_node *out) { return x->size == out->size; }
+
+/* 1 when b, without its leading 1s, is a trailing block of the output's shape. */
+static int is_trailing_block(const sbt_node *b, const sbt_node *out) {
+    int lead = 0;
+    while (lead < b->ndim - 1 && b->shape[lead] == 1) lead++;
+    if (b->ndim - lead > out->ndim) return 0;
+    for (int i = 1; i <= b->ndim - lead; i++)
+        if (b->shape[b->ndim - i] != out->shape[out->ndim - i]) return 0;
+    return 1;
+}
+
+/* The output walked as 4 axes (padded in front) and each operand's stride per axis. */
+typedef struct {
+    int64_t shape[4], sa[4], sb[4];
+} walk4;
+
+static void operand_strides(const sbt_node *x, const sbt_node *out, int64_t *stride) {
+    int64_t s = 1;
+    for (int i = 3; i >= 0; i--) {
+        int xi = x->ndim - (4 - i), oi = out->ndim - (4 - i);
+        int64_t dim = xi >= 0 ? x->shape[xi] : 1, odim = oi >= 0 ? out->shape[oi] : 1;
+        stride[i] = dim == odim && dim != 1 ? s : 0;
+        s *= dim;
+    }
+}
+
+static walk4 walk_of(const sbt_node *out, const sbt_node *a, const sbt_node *b) {
+    walk4 w;
+    for (int i = 0; i < 4; i++) {
+        int oi = out->ndim - (4 - i);
+        w.shape[i] = oi >= 0 ? out->shape[oi] : 1;
+    }
+    operand_strides(a, out, w.sa);
+    operand_strides(b, out, w.sb);
+    return w;
+}
+
+/* Runs the body with ia, ib (operand offsets) and o (output offset) for every element. */
+#define WALK4(w, ...)                                                                                        \
+    do {                                                                                                     \
+        int64_t o = 0;                                                                                       \
+        for (int64_t i0 = 0; i0 < (w).shape[0]; i0++)                                                        \
+            for (int64_t i1 = 0; i1 < (w).shape[1]; i1++)                                                    \
+                for (int64_t i2 = 0; i2 < (w).shape[2]; i2++) {                                              \
+                    int64_t ia = i0 * (w).sa[0] + i1 * (w).sa[1] + i2 * (w).sa[2];                           \
+                    int64_t ib = i0 * (w).sb[0] + i1 * (w).sb[1] + i2 * (w).sb[2];                           \
+                    for (int64_t i3 = 0; i3 < (w).shape[3]; i3++, o++, ia += (w).sa[3], ib += (w).sb[3]) {   \
+                        __VA_ARGS__;                                                                         \
+                    }                                                                                        \
+                }                                                                                            \
+    } while (0)
+
 #define BINARY_FORWARD(name, expr)                                                                           \
     sbt_status sbt_fwd_##name(sbt_graph *g, sbt_node *n) {                                                   \
-        const float *a = in_node(g, n, 0)->value, *b = in_node(g, n, 1)->value;                              \
-        int64_t nb = in_node(g, n, 1)->size, repeats = n->size / nb;                                         \
-        for (int64_t o = 0; o < repeats; o++) {                                                              \
-            const float *ao = a + o * nb;                                                                    \
-            float *y = n->value + o * nb;                                                                    \
-            for (int64_t j = 0; j < nb; j++) {                                                               \
-                float av = ao[j], bv = b[j];                                                                 \
-                y[j] = (expr);                                                                               \
+        const sbt_node *A = in_node(g, n, 0), *B = in_node(g, n, 1);                                         \
+        const float *a = A->value, *b = B->value;                                                            \
+        if (same_shape(A, n) && is_trailing_block(B, n)) {                                                   \
+            int64_t nb = B->size, repeats = n->size / nb;                                                    \
+            for (int64_t r = 0; r < repeats; r++) {                                                          \
+                const float *ar = a + r * nb;                                                                \
+                float *y = n->value + r * nb;                                                                \
+                for (int64_t j = 0; j < nb; j++) {                                                           \
+                    float av = ar[j], bv = b[j];                                                             \
+                    y[j] = (expr);                                                                           \
+                }                                                                                            \
             }                                                                                                \
+            return SBT_OK;                                                                                   \
         }                                                                                                    \
+        walk4 w = walk_of(n, A, B);                                                                          \
+        WALK4(w, {                                                                                           \
+            float av = a[ia], bv = b[ib];                                                                    \
+            n->value[o] = (expr);                                                                            \
+        });                                                                                                  \
         return SBT_OK;                                                                                       \
     }
 
@@ -29,24 +93,33 @@ BINARY_FORWARD(sub, av - bv)
 BINARY_FORWARD(mul, av *bv)
 BINARY_FORWARD(div, av / bv)
 
-/* da += dy * (d/da), db[j] += dy * (d/db) summed over the repeats, in a fixed order so
- * sums are deterministic. */
 #define BINARY_BACKWARD(name, da_expr, db_expr)                                                              \
     sbt_status sbt_bwd_##name(sbt_graph *g, sbt_node *n) {                                                   \
         sbt_node *A = in_node(g, n, 0), *B = in_node(g, n, 1);                                               \
         const float *a = A->value, *b = B->value;                                                            \
-        int64_t nb = B->size, repeats = n->size / nb;                                                        \
-        for (int64_t o = 0; o < repeats; o++) {                                                              \
-            const float *ao = a + o * nb, *dy = n->grad + o * nb;                                            \
-            float *da = A->grad ? A->grad + o * nb : NULL;                                                   \
-            for (int64_t j = 0; j < nb; j++) {                                                               \
-                float av = ao[j], bv = b[j], g_ = dy[j];                                                     \
-                (void)av;                                                                                    \
-                (void)bv;                                                                                    \
-                if (da) da[j] += (da_expr);                                                                  \
-                if (B->grad) B->grad[j] += (db_expr);                                                        \
+        if (same_shape(A, n) && is_trailing_block(B, n)) {                                                   \
+            int64_t nb = B->size, repeats = n->size / nb;                                                    \
+            for (int64_t r = 0; r < repeats; r++) {                                                          \
+                const float *ar = a + r * nb, *dy = n->grad + r * nb;                                        \
+                float *da = A->grad ? A->grad + r * nb : NULL;                                               \
+                for (int64_t j = 0; j < nb; j++) {                                                           \
+                    float av = ar[j], bv = b[j], g_ = dy[j];                                                 \
+                    (void)av;                                                                                \
+                    (void)bv;                                                                                \
+                    if (da) da[j] += (da_expr);                                                              \
+                    if (B->grad) B->grad[j] += (db_expr);                                                    \
+                }                                                                                            \
             }                                                                                                \
+            return SBT_OK;                                                                                   \
         }                                                                                                    \
+        walk4 w = walk_of(n, A, B);                                                                          \
+        WALK4(w, {                                                                                           \
+            float av = a[ia], bv = b[ib], g_ = n->grad[o];                                                   \
+            (void)av;                                                                                        \
+            (void)bv;                                                                                        \
+            if (A->grad) A->grad[ia] += (da_expr);                                                           \
+            if (B->grad) B->grad[ib] += (db_expr);                                                           \
+        });                                                                                                  \
         return SBT_OK;                                                                                       \
     }
 

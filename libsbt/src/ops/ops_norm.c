@@ -97,7 +97,8 @@ sbt_status sbt_bwd_layernorm(sbt_graph *g, sbt_node *n) {
 static int row_counts(const sbt_node *mask, int64_t r) { return !mask || mask->value[r] != 0.0f; }
 
 /* Batch statistics over the valid rows, and the running-statistics update. */
-static void batchnorm_batch_stats(sbt_node *n, const float *x, const sbt_node *mask) {
+static void batchnorm_batch_stats(sbt_node *n, const float *x, const sbt_node *mask, float *running_mean,
+                                  float *running_var) {
     int64_t f_count = last_dim(n), rows = rows_of(n);
     float *mean = n->saved, *rstd = n->saved + f_count;
     double valid = 0.0;
@@ -120,25 +121,27 @@ static void batchnorm_batch_stats(sbt_node *n, const float *x, const sbt_node *m
     for (int64_t f = 0; f < f_count; f++) {
         float var = rstd[f] / (float)valid;
         float unbiased = valid > 1.0 ? rstd[f] / (float)(valid - 1.0) : var;
-        n->attr.batchnorm.running_mean[f] = (1.0f - m) * n->attr.batchnorm.running_mean[f] + m * mean[f];
-        n->attr.batchnorm.running_var[f] = (1.0f - m) * n->attr.batchnorm.running_var[f] + m * unbiased;
+        running_mean[f] = (1.0f - m) * running_mean[f] + m * mean[f];
+        running_var[f] = (1.0f - m) * running_var[f] + m * unbiased;
         rstd[f] = 1.0f / sqrtf(var + n->attr.batchnorm.eps);
     }
 }
 
-/* saved = [mean per feature, 1/std per feature] as used for normalising. */
+/* Inputs: x, gamma, beta, running mean and variance (state), optional row mask.
+ * saved = [mean per feature, 1/std per feature] as used for normalising. */
 sbt_status sbt_fwd_batchnorm(sbt_graph *g, sbt_node *n) {
     const float *x = in_node(g, n, 0)->value, *gamma = in_node(g, n, 1)->value,
                 *beta = in_node(g, n, 2)->value;
-    const sbt_node *mask = n->n_inputs > 3 ? in_node(g, n, 3) : NULL;
+    float *running_mean = in_node(g, n, 3)->value, *running_var = in_node(g, n, 4)->value;
+    const sbt_node *mask = n->n_inputs > 5 ? in_node(g, n, 5) : NULL;
     int64_t f_count = last_dim(n), rows = rows_of(n);
     float *mean = n->saved, *rstd = n->saved + f_count;
     if (g->training) {
-        batchnorm_batch_stats(n, x, mask);
+        batchnorm_batch_stats(n, x, mask, running_mean, running_var);
     } else {
         for (int64_t f = 0; f < f_count; f++) {
-            mean[f] = n->attr.batchnorm.running_mean[f];
-            rstd[f] = 1.0f / sqrtf(n->attr.batchnorm.running_var[f] + n->attr.batchnorm.eps);
+            mean[f] = running_mean[f];
+            rstd[f] = 1.0f / sqrtf(running_var[f] + n->attr.batchnorm.eps);
         }
     }
     for (int64_t r = 0; r < rows; r++)
@@ -153,7 +156,7 @@ sbt_status sbt_fwd_batchnorm(sbt_graph *g, sbt_node *n) {
  * Eval mode: the statistics are constants, dx_i = gamma * rstd * dy_i. */
 sbt_status sbt_bwd_batchnorm(sbt_graph *g, sbt_node *n) {
     sbt_node *X = in_node(g, n, 0), *G = in_node(g, n, 1), *B = in_node(g, n, 2);
-    const sbt_node *mask = n->n_inputs > 3 ? in_node(g, n, 3) : NULL;
+    const sbt_node *mask = n->n_inputs > 5 ? in_node(g, n, 5) : NULL;
     int64_t f_count = last_dim(n), rows = rows_of(n);
     const float *mean = n->saved, *rstd = n->saved + f_count;
     float sum_dy[f_count], sum_dy_xhat[f_count];

@@ -83,13 +83,14 @@ sbt_status sbt_fwd_cross_entropy(sbt_graph *g, sbt_node *n) {
     for (int64_t r = 0; r < rows; r++) {
         const float *z = logits->value + r * k;
         float *p = n->saved + r * k, mx = z[0], sum = 0.0f;
-        float label = labels->value[r];
-        if (!(label >= 0.0f && label < (float)k) || label != floorf(label))
-            return sbt_fail(SBT_ERR_ARG, "CrossEntropy: label %g outside [0, %lld)", label, (long long)k);
+        int32_t label = ((const int32_t *)labels->value)[r];
+        if (label < 0 || label >= k)
+            return sbt_fail(SBT_ERR_ARG, "CrossEntropy: label %d outside [0, %lld)", (int)label,
+                            (long long)k);
         for (int64_t c = 1; c < k; c++) mx = z[c] > mx ? z[c] : mx;
         for (int64_t c = 0; c < k; c++) sum += (p[c] = expf(z[c] - mx));
         for (int64_t c = 0; c < k; c++) p[c] /= sum;
-        loss += (double)(mx + logf(sum) - z[(int64_t)label]);
+        loss += (double)(mx + logf(sum) - z[label]);
     }
     n->value[0] = (float)(loss / (double)rows);
     return SBT_OK;
@@ -101,7 +102,7 @@ sbt_status sbt_bwd_cross_entropy(sbt_graph *g, sbt_node *n) {
     int64_t rows = logits->shape[0], k = logits->shape[1];
     float scale = n->grad[0] / (float)rows;
     for (int64_t r = 0; r < rows; r++) {
-        int64_t label = (int64_t)labels->value[r];
+        int64_t label = ((const int32_t *)labels->value)[r];
         for (int64_t c = 0; c < k; c++)
             logits->grad[r * k + c] += scale * (n->saved[r * k + c] - (c == label ? 1.0f : 0.0f));
     }

@@ -60,10 +60,16 @@ static void split_at_axis(const sbt_node *n, int axis, int64_t *outer, int64_t *
     for (int i = axis + 1; i < n->ndim; i++) *inner *= n->shape[i];
 }
 
+/* The first index a slice takes, under the graph's binding (as the shape rule resolved it). */
+static int64_t slice_start(const sbt_graph *g, const sbt_node *n, const sbt_node *x) {
+    int64_t start = sbt_dim_value(g, n->attr.slice.start);
+    return start < 0 ? start + x->shape[n->attr.slice.axis] : start;
+}
+
 sbt_status sbt_fwd_slice(sbt_graph *g, sbt_node *n) {
     const sbt_node *x = in_node(g, n, 0);
     int axis = n->attr.slice.axis;
-    int64_t outer, inner, len = n->shape[axis], start = n->attr.slice.start;
+    int64_t outer, inner, len = n->shape[axis], start = slice_start(g, n, x);
     split_at_axis(x, axis, &outer, &inner);
     for (int64_t o = 0; o < outer; o++)
         memcpy(n->value + o * len * inner, x->value + (o * x->shape[axis] + start) * inner,
@@ -74,7 +80,7 @@ sbt_status sbt_fwd_slice(sbt_graph *g, sbt_node *n) {
 sbt_status sbt_bwd_slice(sbt_graph *g, sbt_node *n) {
     sbt_node *x = in_node(g, n, 0);
     int axis = n->attr.slice.axis;
-    int64_t outer, inner, len = n->shape[axis], start = n->attr.slice.start;
+    int64_t outer, inner, len = n->shape[axis], start = slice_start(g, n, x);
     split_at_axis(x, axis, &outer, &inner);
     for (int64_t o = 0; o < outer; o++) {
         float *dx = x->grad + (o * x->shape[axis] + start) * inner;
@@ -116,12 +122,12 @@ sbt_status sbt_bwd_concat(sbt_graph *g, sbt_node *n) {
 sbt_status sbt_fwd_gather(sbt_graph *g, sbt_node *n) {
     const sbt_node *table = in_node(g, n, 0), *idx = in_node(g, n, 1);
     int64_t rows = table->shape[0], width = table->size / rows;
+    const int32_t *index = (const int32_t *)idx->value;
     for (int64_t i = 0; i < idx->size; i++) {
-        float v = idx->value[i];
-        if (!(v >= 0.0f && v < (float)rows) || v != floorf(v))
-            return sbt_fail(SBT_ERR_ARG, "Gather '%s': index %g outside [0, %lld)", n->name, v,
+        if (index[i] < 0 || index[i] >= rows)
+            return sbt_fail(SBT_ERR_ARG, "Gather '%s': index %d outside [0, %lld)", n->name, (int)index[i],
                             (long long)rows);
-        memcpy(n->value + i * width, table->value + (int64_t)v * width, (size_t)width * sizeof(float));
+        memcpy(n->value + i * width, table->value + (int64_t)index[i] * width, (size_t)width * sizeof(float));
     }
     return SBT_OK;
 }
@@ -131,7 +137,7 @@ sbt_status sbt_bwd_gather(sbt_graph *g, sbt_node *n) {
     const sbt_node *idx = in_node(g, n, 1);
     int64_t width = table->size / table->shape[0];
     for (int64_t i = 0; i < idx->size; i++) {
-        float *dt = table->grad + (int64_t)idx->value[i] * width;
+        float *dt = table->grad + (int64_t)((const int32_t *)idx->value)[i] * width;
         for (int64_t j = 0; j < width; j++) dt[j] += n->grad[i * width + j];
     }
     return SBT_OK;
