@@ -182,6 +182,13 @@ static void test_matmul_grads(void) {
     CHECK(run_check("matmul tt", b_matmul_tt, 0, 0, 2, (int[]){3, 3}, stt, -1, 1));
     const int64_t sb[][4] = {{2, 3, 4}, {4, 5}};
     CHECK(run_check("matmul shared b", b_matmul_nn, 0, 0, 2, (int[]){3, 2}, sb, -1, 1));
+    /* NumPy batch broadcasting: a shared a, a batch of 1 against 2, and (2,1) x (1,3) */
+    const int64_t sa[][4] = {{3, 4}, {2, 4, 5}};
+    CHECK(run_check("matmul shared a", b_matmul_nn, 0, 0, 2, (int[]){2, 3}, sa, -1, 1));
+    const int64_t s1[][4] = {{1, 3, 4}, {2, 4, 5}};
+    CHECK(run_check("matmul batch 1 vs 2", b_matmul_nn, 0, 0, 2, (int[]){3, 3}, s1, -1, 1));
+    const int64_t s4[][4] = {{2, 1, 3, 4}, {1, 3, 4, 2}};
+    CHECK(run_check("matmul 4-d broadcast", b_matmul_nn, 0, 0, 2, (int[]){4, 4}, s4, -1, 1));
 }
 
 static void test_linear_grads(void) {
@@ -201,6 +208,16 @@ static void test_binary_grads(void) {
         CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){3, 2}, suffix, 0.5f, 1.5f), "%s suffix",
                   names[i]);
         CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){2, 1}, scalar, 0.5f, 1.5f), "%s scalar",
+                  names[i]);
+        /* NumPy broadcasting beyond a trailing block: (B,T,d)+(1,T,1), (1)-(B,T), (T,1)*(1,d) */
+        const int64_t inner[][4] = {{2, 3, 4}, {1, 3, 1}};
+        CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){3, 3}, inner, 0.5f, 1.5f), "%s inner",
+                  names[i]);
+        const int64_t lead[][4] = {{1}, {2, 3}};
+        CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){1, 2}, lead, 0.5f, 1.5f), "%s scalar a",
+                  names[i]);
+        const int64_t outer[][4] = {{3, 1}, {1, 4}};
+        CHECK_MSG(run_check(names[i], fns[i], 0, 0, 2, (int[]){2, 2}, outer, 0.5f, 1.5f), "%s outer",
                   names[i]);
     }
 }

@@ -300,6 +300,8 @@ static sbt_status read_leaf(sbt_kvline *c, sbt_graph *g, sbt_op op, const char *
     if ((st = literal_shape(c, ndim, dims, shape))) return st;
     if (op == SBT_OP_CONST && dtype != SBT_DTYPE_F32) return sbt_kv_bad(c, "a stored const must be f32");
     float *value = NULL, *grad = NULL;
+    if (!r->resolve)
+        return sbt_kv_bad(c, "no tensor table to give %s '%.60s' its data", sbt_op_name(op), name);
     if ((st = r->resolve(r->user, name, op, ndim, shape, &value, &grad))) return st;
     int id = op == SBT_OP_PARAM   ? sbt_param(g, name, ndim, shape, value, grad)
              : op == SBT_OP_STATE ? sbt_state(g, name, ndim, shape, value)
