@@ -73,6 +73,11 @@ int sbt_graph_leaf(sbt_graph *g, sbt_op op, const char *name, sbt_dtype dtype, i
 /* Node `id` (a const) shares src's data (instantiation). */
 void sbt_graph_share_const(sbt_graph *g, int id, const sbt_node *src);
 
+/* Adds a copy of `src`, a node of another graph, to g: op inputs through map (map[i]
+ * is g's id for the other graph's node i; NULL keeps ids), params and state bound to
+ * value and grad, consts sharing src's data. Returns the new id or -1. */
+int sbt_graph_copy_node(sbt_graph *g, const sbt_node *src, const int *map, float *value, float *grad);
+
 /* The value of a possibly symbolic dimension under g's binding. */
 static inline int64_t sbt_dim_value(const sbt_graph *g, sbt_dim d) {
     return (d.sym > SBT_SYM_NONE && d.sym < SBT_SYM_COUNT ? g->bound[d.sym] : 0) + d.n;

@@ -256,14 +256,11 @@ sbt_status sbt_graph_finalize(sbt_graph *g) { return finalize_mode(g, SBT_EXEC_T
 
 /* ---- instantiation and freezing: replays a description node by node ---- */
 
-/* Adds desc's node `src` to g (same id, since nodes are replayed in order). */
-static int replay_node(sbt_graph *g, const sbt_node *src, sbt_exec_mode mode) {
+int sbt_graph_copy_node(sbt_graph *g, const sbt_node *src, const int *map, float *value, float *grad) {
     switch (src->op) {
     case SBT_OP_INPUT: return sbt_input_dims(g, src->name, src->dtype, src->ndim, src->dims);
-    case SBT_OP_PARAM:
-        return sbt_param(g, src->name, src->ndim, src->shape, src->value,
-                         mode == SBT_EXEC_TRAIN ? src->grad : NULL);
-    case SBT_OP_STATE: return sbt_state(g, src->name, src->ndim, src->shape, src->value);
+    case SBT_OP_PARAM: return sbt_param(g, src->name, src->ndim, src->shape, value, grad);
+    case SBT_OP_STATE: return sbt_state(g, src->name, src->ndim, src->shape, value);
     case SBT_OP_CONST:
         if (src->attr.constant.gen) return sbt_const_generated(g, src->name, &src->attr, src->shape[1]);
         {
@@ -272,10 +269,17 @@ static int replay_node(sbt_graph *g, const sbt_node *src, sbt_exec_mode mode) {
             return id;
         }
     default: {
-        int id = sbt_graph_add(g, src->op, src->inputs, src->n_inputs, &src->attr);
+        int inputs[SBT_MAX_INPUTS];
+        for (int k = 0; k < src->n_inputs; k++) inputs[k] = map ? map[src->inputs[k]] : src->inputs[k];
+        int id = sbt_graph_add(g, src->op, inputs, src->n_inputs, &src->attr);
         return id < 0 ? id : sbt_graph_name(g, id, src->name);
     }
     }
+}
+
+/* Adds desc's node `src` to g (same id, since nodes are replayed in order). */
+static int replay_node(sbt_graph *g, const sbt_node *src, sbt_exec_mode mode) {
+    return sbt_graph_copy_node(g, src, NULL, src->value, mode == SBT_EXEC_TRAIN ? src->grad : NULL);
 }
 
 /* g gets desc's nodes under its own binding; node `i` becomes a const when
