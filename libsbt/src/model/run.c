@@ -89,6 +89,7 @@ sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, cons
     float *x = sbt_graph_value(mg->graph, mg->x), *step = sbt_graph_value(mg->graph, mg->step_mask);
     float *attn = sbt_graph_value(mg->graph, mg->attn_mask);
     int32_t *labels = mg->labels >= 0 ? sbt_graph_data(mg->graph, mg->labels) : NULL;
+    /* a model without data.mean and data.std (an imported one) takes the values as they are */
     const float *mean = sbt_model_data(mg->model, "data.mean"), *std = sbt_model_data(mg->model, "data.std");
     for (int b = 0; b < count; b++) {
         int i = idx[b], len = ds->len[i];
@@ -100,7 +101,7 @@ sbt_status sbt_model_graph_load(sbt_model_graph *mg, const sbt_dataset *ds, cons
         const float *src = ds->x + (int64_t)i * ds->length * channels;
         float *dst = x + (int64_t)b * length * channels;
         for (int64_t k = 0; k < copy * channels; k++)
-            dst[k] = (src[k] - mean[k % channels]) / std[k % channels];
+            dst[k] = mean && std ? (src[k] - mean[k % channels]) / std[k % channels] : src[k];
         for (int64_t t = 0; t < length; t++) {
             step[b * length + t] = t < len ? 1.0f : 0.0f;
             attn[b * length + t] = t < len ? 0.0f : -1e9f;
