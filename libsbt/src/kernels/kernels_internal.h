@@ -1,0 +1,75 @@
+/* kernels/kernels_internal.h - the prepared ternary matrix and the per-path kernels.
+ *
+ * One prepared matrix serves every path and both activation types; it holds two layouts:
+ *
+ * Float activations (add/sub with zero skipping): per output row o, the column indices where
+ * W is +alpha (idx[start[o] .. start[o] + npos[o])) followed by those where it is -alpha (up
+ * to start[o + 1]). The SIMD kernels vectorise across rows of x: they transpose a group of R
+ * rows of x into xt (in, R), so that one index selects R contiguous floats, add or subtract
+ * them into R/lanes vector accumulators, scale once by alpha and transpose the group's
+ * (out, R) result back into y. Index lists beat a bitmap here because the work is then
+ * proportional to the non-zeros (see bench/README.md for the measurement).
+ *
+ * Int8 activations (dense dot products): wq holds t + 1 (t in {-1, 0, 1}, so 0, 1 or 2) as
+ * bytes in the layout (in_pad / 4, out_pad, 4): four consecutive k of one output are one
+ * 32-bit lane, 16 outputs are one zmm (8 one ymm). With w' = t + 1 as the unsigned operand
+ * and q as the signed one, vpdpbusd / vpmaddubsw give sum q (t + 1) = sum q t + sum q, so
+ * the kernels subtract the row sum of q (computed while quantising). Padding: k >= in holds
+ * q = 0; outputs >= out hold w' = 1 and are never stored.
+ */
+#ifndef SBT_KERNELS_INTERNAL_H
+#define SBT_KERNELS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbt/kernels.h"
+
+struct sbt_ternary_matrix {
+    int64_t out, in, nnz;
+    float *alpha;            /* [out] */
+    int32_t *idx;            /* [nnz]: per output, the +alpha columns then the -alpha columns */
+    int64_t *start;          /* [out + 1] */
+    int32_t *npos;           /* [out] */
+    int64_t in_pad, out_pad; /* in rounded up to 4, out rounded up to 16 */
+    uint8_t *wq;             /* [in_pad / 4][out_pad][4], t + 1 */
+    size_t bytes;
+};
+
+/* Rows of x transposed at once by the float kernels (the widest group: 4 zmm). */
+#define SBT_F32_GROUP 64
+/* Rows of x quantised at once by the int8 kernels. */
+#define SBT_I8_GROUP 64
+
+/* Scratch layouts (offsets from the 64-byte-aligned start of the caller's scratch). */
+size_t sbt_kernel_f32_scratch(const sbt_ternary_matrix *m, float **xt, float **yt, void *scratch);
+size_t sbt_kernel_i8_scratch(const sbt_ternary_matrix *m, int8_t **xq, int32_t **rowsum, float **scale,
+                             void *scratch);
+
+/* Float activations: y = x W^T + bias. */
+typedef void (*sbt_f32_kernel)(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias,
+                               float *y, void *scratch);
+/* Int8 activations: with acc == NULL, y = acc * scale * alpha + bias; otherwise acc and
+ * row_scale are written (the exact integer result) and y is not touched. */
+typedef void (*sbt_i8_kernel)(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias,
+                              float *y, int32_t *acc, float *row_scale, void *scratch);
+
+void sbt_f32_scalar(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
+                    void *scratch);
+void sbt_i8_scalar(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
+                   int32_t *acc, float *row_scale, void *scratch);
+void sbt_f32_avx2(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
+                  void *scratch);
+void sbt_i8_avx2(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
+                 int32_t *acc, float *row_scale, void *scratch);
+void sbt_f32_avx512(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
+                    void *scratch);
+void sbt_i8_avx512(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
+                   int32_t *acc, float *row_scale, void *scratch);
+
+/* Quantises one row of n floats (the scalar definition every path reproduces bit for bit):
+ * scale = max|x| / 127; q = clamp(lrintf(x * (127 / max|x|)), -127, 127); returns the sum of
+ * q and writes the scale (0 and q = 0 for an all-zero row). */
+int32_t sbt_quantize_row_scalar(const float *x, int64_t n, int8_t *q, float *scale);
+
+#endif
