@@ -28,9 +28,10 @@
 struct sbt_ternary_matrix {
     int64_t out, in, nnz;
     float *alpha;            /* [out] */
-    int32_t *idx;            /* [nnz]: per output, the +alpha columns then the -alpha columns */
-    int64_t *start;          /* [out + 1] */
-    int32_t *npos;           /* [out] */
+    int64_t kblocks;         /* ceil(in / SBT_F32_KC) */
+    int32_t *idx;            /* [nnz]: per segment, the +alpha columns then the -alpha columns */
+    int64_t *start;          /* [kblocks * out + 1] */
+    int32_t *npos;           /* [kblocks * out] */
     int64_t in_pad, out_pad; /* in rounded up to 4, out rounded up to 16 */
     uint8_t *wq;             /* [in_pad / 4][out_pad][4], t + 1 */
     size_t bytes;
@@ -38,6 +39,8 @@ struct sbt_ternary_matrix {
 
 /* Rows of x transposed at once by the float kernels (the widest group: 4 zmm). */
 #define SBT_F32_GROUP 64
+/* Columns per block of the float kernels' index lists. */
+#define SBT_F32_KC 128
 /* Rows of x quantised at once by the int8 kernels. */
 #define SBT_I8_GROUP 64
 

@@ -114,7 +114,8 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 static sbt_status allocate(sbt_ternary_matrix *m) {
     size_t a = align64(sizeof(float) * (size_t)m->out), i = align64(sizeof(int32_t) * (size_t)m->nnz + 1),
-           s = align64(sizeof(int64_t) * (size_t)(m->out + 1)), p = align64(sizeof(int32_t) * (size_t)m->out),
+           s = align64(sizeof(int64_t) * (size_t)(m->kblocks * m->out + 1)),
+           p = align64(sizeof(int32_t) * (size_t)(m->kblocks * m->out)),
            q = align64((size_t)m->in_pad * (size_t)m->out_pad);
     m->bytes = a + i + s + p + q;
     char *mem = aligned_alloc(64, m->bytes);
@@ -131,19 +132,26 @@ static sbt_status allocate(sbt_ternary_matrix *m) {
 
 static void fill(sbt_ternary_matrix *m, const float *w) {
     int64_t n = 0, in = m->in, op = m->out_pad;
-    memset(m->wq, 1, (size_t)(m->in_pad * op)); /* t = 0 everywhere, padding included */
-    for (int64_t o = 0; o < m->out; o++) {
-        const float *row = w + o * in;
-        m->start[o] = n;
-        for (int64_t k = 0; k < in; k++)
-            if (row[k] > 0.0f) m->idx[n++] = (int32_t)k;
-        m->npos[o] = (int32_t)(n - m->start[o]);
-        for (int64_t k = 0; k < in; k++)
-            if (row[k] < 0.0f) m->idx[n++] = (int32_t)k;
-        for (int64_t k = 0; k < in; k++)
-            m->wq[((k / 4) * op + o) * 4 + k % 4] = (uint8_t)(row[k] > 0.0f ? 2 : row[k] < 0.0f ? 0 : 1);
+    for (int64_t b = 0; b < m->kblocks; b++) {
+        int64_t k0 = b * SBT_F32_KC, k1 = k0 + SBT_F32_KC < in ? k0 + SBT_F32_KC : in;
+        for (int64_t o = 0; o < m->out; o++) {
+            const float *row = w + o * in;
+            int64_t seg = b * m->out + o;
+            m->start[seg] = n;
+            for (int64_t k = k0; k < k1; k++)
+                if (row[k] > 0.0f) m->idx[n++] = (int32_t)k;
+            m->npos[seg] = (int32_t)(n - m->start[seg]);
+            for (int64_t k = k0; k < k1; k++)
+                if (row[k] < 0.0f) m->idx[n++] = (int32_t)k;
+        }
     }
-    m->start[m->out] = n;
+    m->start[m->kblocks * m->out] = n;
+    memset(m->wq, 1, (size_t)(m->in_pad * op)); /* t = 0 everywhere, padding included */
+    for (int64_t o = 0; o < m->out; o++)
+        for (int64_t k = 0; k < in; k++) {
+            float v = w[o * in + k];
+            m->wq[((k / 4) * op + o) * 4 + k % 4] = (uint8_t)(v > 0.0f ? 2 : v < 0.0f ? 0 : 1);
+        }
 }
 
 sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_ternary_matrix **mp) {
@@ -157,6 +165,7 @@ sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_tern
     m->in = in;
     m->in_pad = (in + 3) / 4 * 4;
     m->out_pad = (out + 15) / 16 * 16;
+    m->kblocks = (in + SBT_F32_KC - 1) / SBT_F32_KC;
     for (int64_t o = 0; o < out; o++) {
         int64_t bad = -1, unused;
         if (row_alpha(w + o * in, in, &bad) < 0.0f) {

@@ -16,34 +16,49 @@
 ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const float *bias, float *yt,
                              const int NV) {
     const int64_t R = 16 * NV;
-    for (int64_t o = 0; o < m->out; o++) {
-        const int32_t *idx = m->idx + m->start[o];
-        const int64_t npos = m->npos[o], n = m->start[o + 1] - m->start[o];
-        __m512 a[4], b[4];
-        for (int v = 0; v < NV; v++) a[v] = b[v] = _mm512_setzero_ps();
-        int64_t k = 0;
-        for (; k + 2 <= npos; k += 2) {
-            const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
+    for (int64_t blk = 0; blk < m->kblocks; blk++) {
+        const int first = blk == 0, last = blk == m->kblocks - 1;
+        for (int64_t o = 0; o < m->out; o++) {
+            const int64_t seg = blk * m->out + o;
+            const int32_t *idx = m->idx + m->start[seg];
+            const int64_t npos = m->npos[seg], n = m->start[seg + 1] - m->start[seg];
+            float *yo = yt + o * R;
+            __m512 a[4], b[4];
             for (int v = 0; v < NV; v++) {
-                a[v] = _mm512_add_ps(a[v], _mm512_load_ps(p + 16 * v));
-                b[v] = _mm512_add_ps(b[v], _mm512_load_ps(q + 16 * v));
+                a[v] = first ? _mm512_setzero_ps() : _mm512_load_ps(yo + 16 * v);
+                b[v] = _mm512_setzero_ps();
+            }
+            int64_t k = 0;
+            for (; k + 2 <= npos; k += 2) {
+                const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
+                for (int v = 0; v < NV; v++) {
+                    a[v] = _mm512_add_ps(a[v], _mm512_load_ps(p + 16 * v));
+                    b[v] = _mm512_add_ps(b[v], _mm512_load_ps(q + 16 * v));
+                }
+            }
+            if (k < npos)
+                for (int v = 0; v < NV; v++)
+                    a[v] = _mm512_add_ps(a[v], _mm512_load_ps(xt + idx[k] * R + 16 * v));
+            for (k = npos; k + 2 <= n; k += 2) {
+                const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
+                for (int v = 0; v < NV; v++) {
+                    a[v] = _mm512_sub_ps(a[v], _mm512_load_ps(p + 16 * v));
+                    b[v] = _mm512_sub_ps(b[v], _mm512_load_ps(q + 16 * v));
+                }
+            }
+            if (k < n)
+                for (int v = 0; v < NV; v++)
+                    a[v] = _mm512_sub_ps(a[v], _mm512_load_ps(xt + idx[k] * R + 16 * v));
+            if (last) {
+                const __m512 alpha = _mm512_set1_ps(m->alpha[o]),
+                             beta = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+                for (int v = 0; v < NV; v++)
+                    _mm512_store_ps(yo + 16 * v,
+                                    _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(a[v], b[v]), alpha), beta));
+            } else {
+                for (int v = 0; v < NV; v++) _mm512_store_ps(yo + 16 * v, _mm512_add_ps(a[v], b[v]));
             }
         }
-        if (k < npos)
-            for (int v = 0; v < NV; v++) a[v] = _mm512_add_ps(a[v], _mm512_load_ps(xt + idx[k] * R + 16 * v));
-        for (k = npos; k + 2 <= n; k += 2) {
-            const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
-            for (int v = 0; v < NV; v++) {
-                a[v] = _mm512_sub_ps(a[v], _mm512_load_ps(p + 16 * v));
-                b[v] = _mm512_sub_ps(b[v], _mm512_load_ps(q + 16 * v));
-            }
-        }
-        if (k < n)
-            for (int v = 0; v < NV; v++) a[v] = _mm512_sub_ps(a[v], _mm512_load_ps(xt + idx[k] * R + 16 * v));
-        const __m512 alpha = _mm512_set1_ps(m->alpha[o]), beta = _mm512_set1_ps(bias ? bias[o] : 0.0f);
-        for (int v = 0; v < NV; v++)
-            _mm512_store_ps(yt + o * R + 16 * v,
-                            _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(a[v], b[v]), alpha), beta));
     }
 }
 

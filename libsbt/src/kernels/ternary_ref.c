@@ -11,11 +11,13 @@ void sbt_f32_scalar(const sbt_ternary_matrix *m, const float *x, int64_t rows, c
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * m->in;
         for (int64_t o = 0; o < m->out; o++) {
-            const int32_t *idx = m->idx + m->start[o];
-            int64_t npos = m->npos[o], n = m->start[o + 1] - m->start[o];
             float sum = 0.0f;
-            for (int64_t k = 0; k < npos; k++) sum += xr[idx[k]];
-            for (int64_t k = npos; k < n; k++) sum -= xr[idx[k]];
+            for (int64_t s = o; s < m->kblocks * m->out; s += m->out) {
+                const int32_t *idx = m->idx + m->start[s];
+                int64_t npos = m->npos[s], n = m->start[s + 1] - m->start[s];
+                for (int64_t k = 0; k < npos; k++) sum += xr[idx[k]];
+                for (int64_t k = npos; k < n; k++) sum -= xr[idx[k]];
+            }
             y[r * m->out + o] = sum * m->alpha[o] + (bias ? bias[o] : 0.0f);
         }
     }
