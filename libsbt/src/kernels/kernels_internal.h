@@ -34,11 +34,18 @@ struct sbt_ternary_matrix {
     int32_t *npos;           /* [kblocks * out] */
     int64_t in_pad, out_pad; /* in rounded up to 4, out rounded up to 16 */
     uint8_t *wq;             /* [in_pad / 4][out_pad][4], t + 1 */
+    uint16_t *cmask;         /* [in][out_pad / 16][2]: +alpha and -alpha bits of 16 outputs */
     size_t bytes;
 };
 
 /* Rows of x transposed at once by the float kernels (the widest group: 4 zmm). */
 #define SBT_F32_GROUP 64
+/* Few rows (batch 1): one row gives index lists nothing to vectorise across, so the AVX-512
+ * float kernel works across outputs instead: for each input k it broadcasts x[k] and adds it
+ * under the +alpha mask and under the -alpha mask of 16 outputs (cmask, 2 bits per weight).
+ * Dense over W but 2 masked adds per 16 weights with 8 independent chains; used below
+ * SBT_F32_FEW_ROWS rows (bench/README.md has the measurement). */
+#define SBT_F32_FEW_ROWS 4
 /* Columns per block of the float kernels' index lists. */
 #define SBT_F32_KC 128
 /* Rows of x quantised at once by the int8 kernels. */

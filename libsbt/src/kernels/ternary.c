@@ -116,8 +116,9 @@ static sbt_status allocate(sbt_ternary_matrix *m) {
     size_t a = align64(sizeof(float) * (size_t)m->out), i = align64(sizeof(int32_t) * (size_t)m->nnz + 1),
            s = align64(sizeof(int64_t) * (size_t)(m->kblocks * m->out + 1)),
            p = align64(sizeof(int32_t) * (size_t)(m->kblocks * m->out)),
-           q = align64((size_t)m->in_pad * (size_t)m->out_pad);
-    m->bytes = a + i + s + p + q;
+           q = align64((size_t)m->in_pad * (size_t)m->out_pad),
+           c = align64(sizeof(uint16_t) * 2 * (size_t)m->in * (size_t)(m->out_pad / 16));
+    m->bytes = a + i + s + p + q + c;
     char *mem = aligned_alloc(64, m->bytes);
     if (!mem)
         return sbt_fail(SBT_ERR_NOMEM, "ternary weight (%lld x %lld): out of memory", (long long)m->out,
@@ -127,6 +128,7 @@ static sbt_status allocate(sbt_ternary_matrix *m) {
     m->start = (int64_t *)(mem + a + i);
     m->npos = (int32_t *)(mem + a + i + s);
     m->wq = (uint8_t *)(mem + a + i + s + p);
+    m->cmask = (uint16_t *)(mem + a + i + s + p + q);
     return SBT_OK;
 }
 
@@ -147,10 +149,12 @@ static void fill(sbt_ternary_matrix *m, const float *w) {
     }
     m->start[m->kblocks * m->out] = n;
     memset(m->wq, 1, (size_t)(m->in_pad * op)); /* t = 0 everywhere, padding included */
+    memset(m->cmask, 0, sizeof(uint16_t) * 2 * (size_t)(in * (op / 16)));
     for (int64_t o = 0; o < m->out; o++)
         for (int64_t k = 0; k < in; k++) {
             float v = w[o * in + k];
             m->wq[((k / 4) * op + o) * 4 + k % 4] = (uint8_t)(v > 0.0f ? 2 : v < 0.0f ? 0 : 1);
+            if (v != 0.0f) m->cmask[(k * (op / 16) + o / 16) * 2 + (v < 0.0f)] |= (uint16_t)(1u << (o % 16));
         }
 }
 

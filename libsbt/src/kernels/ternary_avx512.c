@@ -62,10 +62,55 @@ ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const
     }
 }
 
+/* Few rows: across outputs with the column masks (see SBT_F32_FEW_ROWS). NB blocks of 16
+ * outputs at once, +alpha and -alpha sums apart: 2 * NB independent add chains. */
+ALWAYS_INLINE void f32_columns(const sbt_ternary_matrix *m, const float *x, int64_t ob0, const float *bias,
+                               float *y, const int NB) {
+    const int64_t nob = m->out_pad / 16;
+    __m512 p[4], n[4];
+    for (int b = 0; b < NB; b++) p[b] = n[b] = _mm512_setzero_ps();
+    const uint16_t *cm = m->cmask + ob0 * 2;
+    for (int64_t k = 0; k < m->in; k++, cm += nob * 2) {
+        const __m512 xb = _mm512_set1_ps(x[k]);
+        for (int b = 0; b < NB; b++) {
+            p[b] = _mm512_mask_add_ps(p[b], _load_mask16((__mmask16 *)(cm + 2 * b)), p[b], xb);
+            n[b] = _mm512_mask_add_ps(n[b], _load_mask16((__mmask16 *)(cm + 2 * b + 1)), n[b], xb);
+        }
+    }
+    for (int b = 0; b < NB; b++) {
+        int64_t o = (ob0 + b) * 16, left = m->out - o;
+        __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        __m512 alpha = _mm512_maskz_loadu_ps(mk, m->alpha + o);
+        __m512 beta = bias ? _mm512_maskz_loadu_ps(mk, bias + o) : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(y + o, mk,
+                              _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(p[b], n[b]), alpha), beta));
+    }
+}
+
+static void f32_few_rows(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias,
+                         float *y) {
+    const int64_t nob = m->out_pad / 16;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t ob = 0; ob < nob; ob += 4) {
+            const float *xr = x + r * m->in;
+            float *yr = y + r * m->out;
+            switch (nob - ob >= 4 ? 4 : nob - ob) {
+            case 1: f32_columns(m, xr, ob, bias, yr, 1); break;
+            case 2: f32_columns(m, xr, ob, bias, yr, 2); break;
+            case 3: f32_columns(m, xr, ob, bias, yr, 3); break;
+            default: f32_columns(m, xr, ob, bias, yr, 4); break;
+            }
+        }
+}
+
 void sbt_f32_avx512(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
                     void *scratch) {
     float *xt, *yt;
     sbt_kernel_f32_scratch(m, &xt, &yt, scratch);
+    if (rows < SBT_F32_FEW_ROWS) {
+        f32_few_rows(m, x, rows, bias, y);
+        return;
+    }
     for (int64_t r0 = 0; r0 < rows; r0 += SBT_F32_GROUP) {
         int nrows = (int)(rows - r0 < SBT_F32_GROUP ? rows - r0 : SBT_F32_GROUP);
         int nv = (nrows + 15) / 16;
