@@ -51,6 +51,21 @@ struct sbt_ternary_matrix {
 /* Rows of x quantised at once by the int8 kernels. */
 #define SBT_I8_GROUP 64
 
+/* Int8 activations with zero skipping (AVX-512, many rows, sparse W): the float kernel's
+ * index lists over int16 lanes, 32 rows per zmm. One column block (SBT_F32_KC = 128
+ * columns) adds at most 128 values of |q| <= 127 into an int16 lane: 16256 <= 32767, so
+ * the int16 sums cannot overflow; they are widened into int32 after every block. */
+#define SBT_I16_GROUP 128
+_Static_assert(SBT_F32_KC * 127 <= 32767, "int16 sums of one column block could overflow");
+/* Used instead of vpdpbusd when rows >= SBT_I16_MIN_ROWS and at most this fraction of W is
+ * non-zero (measured: bench/README.md). */
+#define SBT_I16_MIN_ROWS 32
+#define SBT_I16_MAX_DENSITY 0.3
+size_t sbt_kernel_i16_scratch(const sbt_ternary_matrix *m, float **xt, int32_t **yt, float **inv,
+                              float **scale, void *scratch);
+void sbt_i8_sparse_avx512(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias,
+                          float *y, int32_t *acc, float *row_scale, void *scratch);
+
 /* Scratch layouts (offsets from the 64-byte-aligned start of the caller's scratch). */
 size_t sbt_kernel_f32_scratch(const sbt_ternary_matrix *m, float **xt, float **yt, void *scratch);
 size_t sbt_kernel_i8_scratch(const sbt_ternary_matrix *m, int8_t **xq, int32_t **rowsum, float **scale,

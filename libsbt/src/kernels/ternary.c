@@ -239,9 +239,26 @@ size_t sbt_kernel_i8_scratch(const sbt_ternary_matrix *m, int8_t **xq, int32_t *
     return 64 + q_bytes + 2 * s_bytes;
 }
 
+size_t sbt_kernel_i16_scratch(const sbt_ternary_matrix *m, float **xt, int32_t **yt, float **inv,
+                              float **scale, void *scratch) {
+    size_t x_bytes = align64(sizeof(float) * SBT_I16_GROUP * (size_t)m->in);
+    size_t y_bytes = align64(sizeof(int32_t) * SBT_I16_GROUP * (size_t)m->out);
+    size_t s_bytes = align64(sizeof(float) * SBT_I16_GROUP);
+    if (scratch) {
+        char *p = align_scratch(scratch);
+        *xt = (float *)p;
+        *yt = (int32_t *)(p + x_bytes);
+        *inv = (float *)(p + x_bytes + y_bytes);
+        *scale = (float *)(p + x_bytes + y_bytes + s_bytes);
+    }
+    return 64 + x_bytes + y_bytes + 2 * s_bytes;
+}
+
 size_t sbt_ternary_scratch_bytes(const sbt_ternary_matrix *m, sbt_act act) {
-    return act == SBT_ACT_I8 ? sbt_kernel_i8_scratch(m, NULL, NULL, NULL, NULL)
-                             : sbt_kernel_f32_scratch(m, NULL, NULL, NULL);
+    if (act != SBT_ACT_I8) return sbt_kernel_f32_scratch(m, NULL, NULL, NULL);
+    size_t dense = sbt_kernel_i8_scratch(m, NULL, NULL, NULL, NULL);
+    size_t sparse = sbt_kernel_i16_scratch(m, NULL, NULL, NULL, NULL, NULL);
+    return dense > sparse ? dense : sparse;
 }
 
 /* ---- entry points ---- */
