@@ -230,6 +230,37 @@ static void test_int8_overflow(void) {
     }
 }
 
+/* The same for the zero-skipping int8 kernel (many rows, sparse W): every row of W is +alpha
+ * on its first 256 columns and 0 elsewhere (density 1/4), so one column block of 256 adds
+ * 256 * 127 = 32512 into an int16 lane, the most the construction allows. */
+static void test_int8_overflow_sparse(void) {
+    const int64_t rows = 40, out = 17, in = 1024;
+    float *w = calloc((size_t)(out * in), sizeof(float)), *x = malloc(sizeof(float) * (size_t)(rows * in));
+    for (int64_t o = 0; o < out; o++)
+        for (int64_t k = 0; k < 256; k++) w[o * in + k] = o % 2 ? -0.25f : 0.25f;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t k = 0; k < in; k++) x[r * in + k] = r % 3 ? 5.0f : -5.0f;
+    sbt_ternary_matrix *m = NULL;
+    REQUIRE(sbt_ternary_prepare(w, out, in, &m) == SBT_OK);
+    void *scratch = malloc(sbt_ternary_scratch_bytes(m, SBT_ACT_I8));
+    int32_t *acc = malloc(sizeof(int32_t) * (size_t)(rows * out));
+    float *scale = malloc(sizeof(float) * (size_t)rows);
+    for (int p = SBT_PATH_SCALAR; p < SBT_PATH_COUNT; p++) {
+        if (!sbt_kernel_available((sbt_kernel_path)p, SBT_ACT_I8)) continue;
+        CHECK(sbt_ternary_matmul_i8_acc(m, (sbt_kernel_path)p, x, rows, acc, scale, scratch) == SBT_OK);
+        int bad = 0;
+        for (int64_t i = 0; i < rows * out && bad < 3; i++) {
+            int32_t want = 127 * 256 * ((i / out) % 3 ? 1 : -1) * ((i % out) % 2 ? -1 : 1);
+            if (acc[i] != want) {
+                bad++;
+                CHECK_MSG(0, "%s: acc[%lld] = %d, want %d", path_name(p), (long long)i, acc[i], want);
+            }
+        }
+    }
+    free(scratch), free(acc), free(scale), free(w), free(x);
+    sbt_ternary_free(m);
+}
+
 static void test_prepare_rejects(void) {
     sbt_ternary_matrix *m = (sbt_ternary_matrix *)&m;
     const float two_alphas[6] = {0.5f, 0.0f, -0.5f, 0.25f, 0.0f, -0.5f};
@@ -284,6 +315,7 @@ int main(void) {
     RUN(test_float_paths);
     RUN(test_int8_paths);
     RUN(test_int8_overflow);
+    RUN(test_int8_overflow_sparse);
     RUN(test_dense_baseline);
     for (int a = 0; a < 2; a++) {
         fprintf(stderr, "  paths tested, %s activations:", a ? "int8" : "float");

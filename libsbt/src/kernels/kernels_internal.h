@@ -46,17 +46,24 @@ struct sbt_ternary_matrix {
  * Dense over W but 2 masked adds per 16 weights with 8 independent chains; used below
  * SBT_F32_FEW_ROWS rows (bench/README.md has the measurement). */
 #define SBT_F32_FEW_ROWS 4
-/* Columns per block of the float kernels' index lists. */
+/* Columns per block of the index lists: 128 (64 rows x 128 columns of xt = 32 KB, in L1)
+ * when more than SBT_F32_KC_DENSE of W is non-zero, else 256: with few non-zeros per
+ * segment, the per-segment cost (loop exits, partial sums through yt) outweighs the L1
+ * misses (measured at 1024^3: keep 0.5 88 vs 81 GMAC/s with 128; keep 0.1 292 vs 222
+ * with 256). */
 #define SBT_F32_KC 128
+#define SBT_F32_KC_SPARSE 256
+#define SBT_F32_KC_DENSE 0.35
 /* Rows of x quantised at once by the int8 kernels. */
 #define SBT_I8_GROUP 64
 
 /* Int8 activations with zero skipping (AVX-512, many rows, sparse W): the float kernel's
- * index lists over int16 lanes, 32 rows per zmm. One column block (SBT_F32_KC = 128
- * columns) adds at most 128 values of |q| <= 127 into an int16 lane: 16256 <= 32767, so
- * the int16 sums cannot overflow; they are widened into int32 after every block. */
+ * index lists over int16 lanes, 32 rows per zmm. One column block (at most
+ * SBT_F32_KC_SPARSE = 256 columns) adds at most 256 values of |q| <= 127 into an int16
+ * lane: 32512 <= 32767, so the int16 sums cannot overflow; they are widened into int32 after every block. */
 #define SBT_I16_GROUP 128
-_Static_assert(SBT_F32_KC * 127 <= 32767, "int16 sums of one column block could overflow");
+_Static_assert(SBT_F32_KC * 127 <= 32767 && SBT_F32_KC_SPARSE * 127 <= 32767,
+               "int16 sums of one column block could overflow");
 /* Used instead of vpdpbusd when rows >= SBT_I16_MIN_ROWS and at most this fraction of W is
  * non-zero (measured: bench/README.md). */
 #define SBT_I16_MIN_ROWS 32

@@ -75,7 +75,7 @@ ALWAYS_INLINE void i16_group(const sbt_ternary_matrix *m, const int16_t *q, int3
                     a[v] = _mm512_sub_epi16(a[v], _mm512_load_si512(q + idx[k] * R + 32 * v));
             int32_t *yo = yt + o * R;
             for (int v = 0; v < NV; v++) {
-                /* a + b: two sums of at most 128 terms together, still <= 16256 */
+                /* a + b: at most one block's columns (256) of |q| <= 127 in all: <= 32512 */
                 __m512i s = _mm512_add_epi16(a[v], b[v]);
                 __m512i lo = _mm512_cvtepi16_epi32(_mm512_castsi512_si256(s));
                 __m512i hi = _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(s, 1));

@@ -135,7 +135,7 @@ static sbt_status allocate(sbt_ternary_matrix *m) {
 static void fill(sbt_ternary_matrix *m, const float *w) {
     int64_t n = 0, in = m->in, op = m->out_pad;
     for (int64_t b = 0; b < m->kblocks; b++) {
-        int64_t k0 = b * SBT_F32_KC, k1 = k0 + SBT_F32_KC < in ? k0 + SBT_F32_KC : in;
+        int64_t k0 = b * m->kc, k1 = k0 + m->kc < in ? k0 + m->kc : in;
         for (int64_t o = 0; o < m->out; o++) {
             const float *row = w + o * in;
             int64_t seg = b * m->out + o;
@@ -169,7 +169,6 @@ sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_tern
     m->in = in;
     m->in_pad = (in + 3) / 4 * 4;
     m->out_pad = (out + 15) / 16 * 16;
-    m->kblocks = (in + SBT_F32_KC - 1) / SBT_F32_KC;
     for (int64_t o = 0; o < out; o++) {
         int64_t bad = -1, unused;
         if (row_alpha(w + o * in, in, &bad) < 0.0f) {
@@ -183,6 +182,8 @@ sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_tern
         }
         for (int64_t k = 0; k < in; k++) m->nnz += w[o * in + k] != 0.0f;
     }
+    m->kc = (double)m->nnz > SBT_F32_KC_DENSE * (double)out * (double)in ? SBT_F32_KC : SBT_F32_KC_SPARSE;
+    m->kblocks = (in + m->kc - 1) / m->kc;
     sbt_status st = allocate(m);
     if (st) {
         free(m);
