@@ -28,7 +28,8 @@
 struct sbt_ternary_matrix {
     int64_t out, in, nnz;
     float *alpha;            /* [out] */
-    int64_t kblocks;         /* ceil(in / SBT_F32_KC) */
+    int64_t kc;              /* columns per block: SBT_F32_KC or SBT_F32_KC_SPARSE */
+    int64_t kblocks;         /* ceil(in / kc) */
     int32_t *idx;            /* [nnz]: per segment, the +alpha columns then the -alpha columns */
     int64_t *start;          /* [kblocks * out + 1] */
     int32_t *npos;           /* [kblocks * out] */
