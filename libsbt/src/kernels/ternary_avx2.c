@@ -11,11 +11,32 @@
 
 /* ---- float activations: add/sub over index lists, 8 rows per ymm ---- */
 
-/* One group of R = 8 * NV rows (NV <= 4, so at most 32 rows); as in the AVX-512 file, two
- * sets of accumulators take alternate indices. */
+/* acc[u] += (or -=, SUB) the R floats at xt + idx[k] * R for k = u, u + U, ...: U sets of
+ * NV accumulators, so that U * NV add chains run at once (U = 4 when NV = 1, else 2). */
+ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int64_t R, __m256 acc[4][4],
+                            const int NV, const int U, const int SUB) {
+    int64_t k = 0;
+    for (; k + U <= n; k += U)
+        for (int u = 0; u < U; u++) {
+            const float *p = xt + idx[k + u] * R;
+            for (int v = 0; v < NV; v++)
+                acc[u][v] = SUB ? _mm256_sub_ps(acc[u][v], _mm256_load_ps(p + 8 * v))
+                                : _mm256_add_ps(acc[u][v], _mm256_load_ps(p + 8 * v));
+        }
+    for (; k < n; k++) {
+        const float *p = xt + idx[k] * R;
+        for (int v = 0; v < NV; v++)
+            acc[0][v] = SUB ? _mm256_sub_ps(acc[0][v], _mm256_load_ps(p + 8 * v))
+                            : _mm256_add_ps(acc[0][v], _mm256_load_ps(p + 8 * v));
+    }
+}
+
+/* One group of R = 8 * NV rows, xt (in, R) -> yt (out, R) = alpha * (sum+ - sum-) + bias, one
+ * column block after the other (partial sums stay in yt between blocks). */
 ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const float *bias, float *yt,
                              const int NV) {
     const int64_t R = 8 * NV;
+    const int U = NV == 1 ? 4 : 2;
     for (int64_t blk = 0; blk < m->kblocks; blk++) {
         const int first = blk == 0, last = blk == m->kblocks - 1;
         for (int64_t o = 0; o < m->out; o++) {
@@ -23,40 +44,22 @@ ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const
             const int32_t *idx = m->idx + m->start[seg];
             const int64_t npos = m->npos[seg], n = m->start[seg + 1] - m->start[seg];
             float *yo = yt + o * R;
-            __m256 a[4], b[4];
+            __m256 acc[4][4];
             for (int v = 0; v < NV; v++) {
-                a[v] = first ? _mm256_setzero_ps() : _mm256_load_ps(yo + 8 * v);
-                b[v] = _mm256_setzero_ps();
+                acc[0][v] = first ? _mm256_setzero_ps() : _mm256_load_ps(yo + 8 * v);
+                for (int u = 1; u < U; u++) acc[u][v] = _mm256_setzero_ps();
             }
-            int64_t k = 0;
-            for (; k + 2 <= npos; k += 2) {
-                const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
-                for (int v = 0; v < NV; v++) {
-                    a[v] = _mm256_add_ps(a[v], _mm256_load_ps(p + 8 * v));
-                    b[v] = _mm256_add_ps(b[v], _mm256_load_ps(q + 8 * v));
+            add_list(xt, idx, npos, R, acc, NV, U, 0);
+            add_list(xt, idx + npos, n - npos, R, acc, NV, U, 1);
+            for (int v = 0; v < NV; v++) {
+                __m256 sum = acc[0][v];
+                for (int u = 1; u < U; u++) sum = _mm256_add_ps(sum, acc[u][v]);
+                if (last) {
+                    const __m256 alpha = _mm256_set1_ps(m->alpha[o]),
+                                 beta = _mm256_set1_ps(bias ? bias[o] : 0.0f);
+                    sum = _mm256_add_ps(_mm256_mul_ps(sum, alpha), beta);
                 }
-            }
-            if (k < npos)
-                for (int v = 0; v < NV; v++)
-                    a[v] = _mm256_add_ps(a[v], _mm256_load_ps(xt + idx[k] * R + 8 * v));
-            for (k = npos; k + 2 <= n; k += 2) {
-                const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
-                for (int v = 0; v < NV; v++) {
-                    a[v] = _mm256_sub_ps(a[v], _mm256_load_ps(p + 8 * v));
-                    b[v] = _mm256_sub_ps(b[v], _mm256_load_ps(q + 8 * v));
-                }
-            }
-            if (k < n)
-                for (int v = 0; v < NV; v++)
-                    a[v] = _mm256_sub_ps(a[v], _mm256_load_ps(xt + idx[k] * R + 8 * v));
-            if (last) {
-                const __m256 alpha = _mm256_set1_ps(m->alpha[o]),
-                             beta = _mm256_set1_ps(bias ? bias[o] : 0.0f);
-                for (int v = 0; v < NV; v++)
-                    _mm256_store_ps(yo + 8 * v,
-                                    _mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(a[v], b[v]), alpha), beta));
-            } else {
-                for (int v = 0; v < NV; v++) _mm256_store_ps(yo + 8 * v, _mm256_add_ps(a[v], b[v]));
+                _mm256_store_ps(yo + 8 * v, sum);
             }
         }
     }
@@ -64,10 +67,73 @@ ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const
 
 #define F32_GROUP_AVX2 32
 
+/* Few rows (see SBT_F32_FEW_ROWS): the AVX-512 kernel's column masks, 8 outputs per byte.
+ * AVX2 has no mask registers, so a byte of mask selects a ready 8-lane mask from this table
+ * (8 KB) and vandps keeps x where the bit is set. */
+#define LANE(b, i) (-(((b) >> (i)) & 1))
+#define MASK(b)                                                                                              \
+    { LANE(b, 0), LANE(b, 1), LANE(b, 2), LANE(b, 3), LANE(b, 4), LANE(b, 5), LANE(b, 6), LANE(b, 7) }
+#define MASK4(b) MASK(b), MASK((b) + 1), MASK((b) + 2), MASK((b) + 3)
+#define MASK16(b) MASK4(b), MASK4((b) + 4), MASK4((b) + 8), MASK4((b) + 12)
+#define MASK64(b) MASK16(b), MASK16((b) + 16), MASK16((b) + 32), MASK16((b) + 48)
+static const int32_t byte_masks[256][8]
+    __attribute__((aligned(32))) = {MASK64(0), MASK64(64), MASK64(128), MASK64(192)};
+
+static inline __m256 masked(__m256 x, unsigned byte) {
+    return _mm256_and_ps(x, _mm256_load_ps((const float *)byte_masks[byte]));
+}
+
+/* NB blocks of 16 outputs (two ymm each), +alpha and -alpha sums apart: 4 * NB add chains. */
+ALWAYS_INLINE void f32_columns(const sbt_ternary_matrix *m, const float *x, int64_t ob0, const float *bias,
+                               float *y, const int NB) {
+    const int64_t nob = m->out_pad / 16;
+    __m256 p[2][2], n[2][2];
+    for (int b = 0; b < NB; b++)
+        for (int h = 0; h < 2; h++) p[b][h] = n[b][h] = _mm256_setzero_ps();
+    const uint16_t *cm = m->cmask + ob0 * 2;
+    for (int64_t k = 0; k < m->in; k++, cm += nob * 2) {
+        const __m256 xb = _mm256_set1_ps(x[k]);
+        for (int b = 0; b < NB; b++) {
+            unsigned pm = cm[2 * b], nm = cm[2 * b + 1];
+            p[b][0] = _mm256_add_ps(p[b][0], masked(xb, pm & 0xff));
+            p[b][1] = _mm256_add_ps(p[b][1], masked(xb, pm >> 8));
+            n[b][0] = _mm256_add_ps(n[b][0], masked(xb, nm & 0xff));
+            n[b][1] = _mm256_add_ps(n[b][1], masked(xb, nm >> 8));
+        }
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int b = 0; b < NB; b++)
+        for (int h = 0; h < 2; h++) {
+            int64_t o = (ob0 + b) * 16 + 8 * h, left = m->out - o;
+            if (left <= 0) break;
+            const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(left > 8 ? 8 : (int)left), lane);
+            __m256 alpha = _mm256_maskload_ps(m->alpha + o, mk);
+            __m256 beta = bias ? _mm256_maskload_ps(bias + o, mk) : _mm256_setzero_ps();
+            __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(p[b][h], n[b][h]), alpha), beta);
+            _mm256_maskstore_ps(y + o, mk, v);
+        }
+}
+
+static void f32_few_rows(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias,
+                         float *y) {
+    const int64_t nob = m->out_pad / 16;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t ob = 0; ob < nob; ob += 2) {
+            if (nob - ob >= 2)
+                f32_columns(m, x + r * m->in, ob, bias, y + r * m->out, 2);
+            else
+                f32_columns(m, x + r * m->in, ob, bias, y + r * m->out, 1);
+        }
+}
+
 void sbt_f32_avx2(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
                   void *scratch) {
     float *xt, *yt;
     sbt_kernel_f32_scratch(m, &xt, &yt, scratch);
+    if (rows < SBT_F32_FEW_ROWS) {
+        f32_few_rows(m, x, rows, bias, y);
+        return;
+    }
     for (int64_t r0 = 0; r0 < rows; r0 += F32_GROUP_AVX2) {
         int nrows = (int)(rows - r0 < F32_GROUP_AVX2 ? rows - r0 : F32_GROUP_AVX2);
         int nv = (nrows + 7) / 8;

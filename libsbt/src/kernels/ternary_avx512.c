@@ -11,11 +11,32 @@
 
 /* ---- float activations: add/sub over index lists, 16 rows per zmm ---- */
 
-/* One group of R = 16 * NV rows, xt (in, R) -> yt (out, R) = alpha * (sum+ - sum-) + bias. Two
- * sets of accumulators take alternate indices so that 2 * NV add chains run at once. */
+/* acc[u] += (or -=, SUB) the R floats at xt + idx[k] * R for k = u, u + U, ...: U sets of
+ * NV accumulators, so that U * NV add chains run at once (U = 4 when NV = 1, else 2). */
+ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int64_t R, __m512 acc[4][4],
+                            const int NV, const int U, const int SUB) {
+    int64_t k = 0;
+    for (; k + U <= n; k += U)
+        for (int u = 0; u < U; u++) {
+            const float *p = xt + idx[k + u] * R;
+            for (int v = 0; v < NV; v++)
+                acc[u][v] = SUB ? _mm512_sub_ps(acc[u][v], _mm512_load_ps(p + 16 * v))
+                                : _mm512_add_ps(acc[u][v], _mm512_load_ps(p + 16 * v));
+        }
+    for (; k < n; k++) {
+        const float *p = xt + idx[k] * R;
+        for (int v = 0; v < NV; v++)
+            acc[0][v] = SUB ? _mm512_sub_ps(acc[0][v], _mm512_load_ps(p + 16 * v))
+                            : _mm512_add_ps(acc[0][v], _mm512_load_ps(p + 16 * v));
+    }
+}
+
+/* One group of R = 16 * NV rows, xt (in, R) -> yt (out, R) = alpha * (sum+ - sum-) + bias, one
+ * column block after the other (partial sums stay in yt between blocks). */
 ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const float *bias, float *yt,
                              const int NV) {
     const int64_t R = 16 * NV;
+    const int U = NV == 1 ? 4 : 2;
     for (int64_t blk = 0; blk < m->kblocks; blk++) {
         const int first = blk == 0, last = blk == m->kblocks - 1;
         for (int64_t o = 0; o < m->out; o++) {
@@ -23,40 +44,22 @@ ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const
             const int32_t *idx = m->idx + m->start[seg];
             const int64_t npos = m->npos[seg], n = m->start[seg + 1] - m->start[seg];
             float *yo = yt + o * R;
-            __m512 a[4], b[4];
+            __m512 acc[4][4];
             for (int v = 0; v < NV; v++) {
-                a[v] = first ? _mm512_setzero_ps() : _mm512_load_ps(yo + 16 * v);
-                b[v] = _mm512_setzero_ps();
+                acc[0][v] = first ? _mm512_setzero_ps() : _mm512_load_ps(yo + 16 * v);
+                for (int u = 1; u < U; u++) acc[u][v] = _mm512_setzero_ps();
             }
-            int64_t k = 0;
-            for (; k + 2 <= npos; k += 2) {
-                const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
-                for (int v = 0; v < NV; v++) {
-                    a[v] = _mm512_add_ps(a[v], _mm512_load_ps(p + 16 * v));
-                    b[v] = _mm512_add_ps(b[v], _mm512_load_ps(q + 16 * v));
+            add_list(xt, idx, npos, R, acc, NV, U, 0);
+            add_list(xt, idx + npos, n - npos, R, acc, NV, U, 1);
+            for (int v = 0; v < NV; v++) {
+                __m512 sum = acc[0][v];
+                for (int u = 1; u < U; u++) sum = _mm512_add_ps(sum, acc[u][v]);
+                if (last) {
+                    const __m512 alpha = _mm512_set1_ps(m->alpha[o]),
+                                 beta = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+                    sum = _mm512_add_ps(_mm512_mul_ps(sum, alpha), beta);
                 }
-            }
-            if (k < npos)
-                for (int v = 0; v < NV; v++)
-                    a[v] = _mm512_add_ps(a[v], _mm512_load_ps(xt + idx[k] * R + 16 * v));
-            for (k = npos; k + 2 <= n; k += 2) {
-                const float *p = xt + idx[k] * R, *q = xt + idx[k + 1] * R;
-                for (int v = 0; v < NV; v++) {
-                    a[v] = _mm512_sub_ps(a[v], _mm512_load_ps(p + 16 * v));
-                    b[v] = _mm512_sub_ps(b[v], _mm512_load_ps(q + 16 * v));
-                }
-            }
-            if (k < n)
-                for (int v = 0; v < NV; v++)
-                    a[v] = _mm512_sub_ps(a[v], _mm512_load_ps(xt + idx[k] * R + 16 * v));
-            if (last) {
-                const __m512 alpha = _mm512_set1_ps(m->alpha[o]),
-                             beta = _mm512_set1_ps(bias ? bias[o] : 0.0f);
-                for (int v = 0; v < NV; v++)
-                    _mm512_store_ps(yo + 16 * v,
-                                    _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(a[v], b[v]), alpha), beta));
-            } else {
-                for (int v = 0; v < NV; v++) _mm512_store_ps(yo + 16 * v, _mm512_add_ps(a[v], b[v]));
+                _mm512_store_ps(yo + 16 * v, sum);
             }
         }
     }
