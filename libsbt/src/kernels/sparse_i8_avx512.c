@@ -60,9 +60,6 @@ ALWAYS_INLINE void i16_group(const sbt_ternary_matrix *m, const int16_t *q, int3
                     b[v] = _mm512_add_epi16(b[v], _mm512_load_si512(s + 32 * v));
                 }
             }
-            if (k < npos)
-                for (int v = 0; v < NV; v++)
-                    a[v] = _mm512_add_epi16(a[v], _mm512_load_si512(q + idx[k] * R + 32 * v));
             for (k = npos; k + 2 <= n; k += 2) {
                 const int16_t *p = q + idx[k] * R, *s = q + idx[k + 1] * R;
                 for (int v = 0; v < NV; v++) {
@@ -70,9 +67,6 @@ ALWAYS_INLINE void i16_group(const sbt_ternary_matrix *m, const int16_t *q, int3
                     b[v] = _mm512_sub_epi16(b[v], _mm512_load_si512(s + 32 * v));
                 }
             }
-            if (k < n)
-                for (int v = 0; v < NV; v++)
-                    a[v] = _mm512_sub_epi16(a[v], _mm512_load_si512(q + idx[k] * R + 32 * v));
             int32_t *yo = yt + o * R;
             for (int v = 0; v < NV; v++) {
                 /* a + b: at most one block's columns (256) of |q| <= 127 in all: <= 32512 */
@@ -115,6 +109,7 @@ void sbt_i8_sparse_avx512(const sbt_ternary_matrix *m, const float *x, int64_t r
         row_scales(xg, m->in, nrows, R, inv, scale);
         rows_to_interleaved(xg, m->in, nrows, R, xt);
         quantize_interleaved(xt, m->in, R, inv);
+        memset((int16_t *)xt + m->in * R, 0, sizeof(int16_t) * (size_t)R); /* the padding's zero row */
         switch (nv) {
         case 1: i16_group(m, (const int16_t *)xt, yt, 1); break;
         case 2: i16_group(m, (const int16_t *)xt, yt, 2); break;

@@ -113,7 +113,8 @@ static float row_alpha(const float *w, int64_t in, int64_t *bad) {
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 static sbt_status allocate(sbt_ternary_matrix *m) {
-    size_t a = align64(sizeof(float) * (size_t)m->out), i = align64(sizeof(int32_t) * (size_t)m->nnz + 1),
+    size_t a = align64(sizeof(float) * (size_t)m->out),
+           i = align64(sizeof(int32_t) * (size_t)(m->nnz + SBT_LIST_PAD * 2 * m->kblocks * m->out)),
            s = align64(sizeof(int64_t) * (size_t)(m->kblocks * m->out + 1)),
            p = align64(sizeof(int32_t) * (size_t)(m->kblocks * m->out)),
            q = align64((size_t)m->in_pad * (size_t)m->out_pad),
@@ -142,9 +143,11 @@ static void fill(sbt_ternary_matrix *m, const float *w) {
             m->start[seg] = n;
             for (int64_t k = k0; k < k1; k++)
                 if (row[k] > 0.0f) m->idx[n++] = (int32_t)k;
+            while ((n - m->start[seg]) % SBT_LIST_PAD) m->idx[n++] = (int32_t)in; /* the zero row */
             m->npos[seg] = (int32_t)(n - m->start[seg]);
             for (int64_t k = k0; k < k1; k++)
                 if (row[k] < 0.0f) m->idx[n++] = (int32_t)k;
+            while ((n - m->start[seg]) % SBT_LIST_PAD) m->idx[n++] = (int32_t)in;
         }
     }
     m->start[m->kblocks * m->out] = n;
@@ -217,7 +220,7 @@ size_t sbt_ternary_bytes(const sbt_ternary_matrix *m) { return sizeof *m + m->by
 static char *align_scratch(void *scratch) { return (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); }
 
 size_t sbt_kernel_f32_scratch(const sbt_ternary_matrix *m, float **xt, float **yt, void *scratch) {
-    size_t x_bytes = align64(sizeof(float) * SBT_F32_GROUP * (size_t)m->in);
+    size_t x_bytes = align64(sizeof(float) * SBT_F32_GROUP * (size_t)(m->in + 1));
     size_t y_bytes = align64(sizeof(float) * SBT_F32_GROUP * (size_t)m->out);
     if (scratch) {
         char *p = align_scratch(scratch);
@@ -242,7 +245,7 @@ size_t sbt_kernel_i8_scratch(const sbt_ternary_matrix *m, int8_t **xq, int32_t *
 
 size_t sbt_kernel_i16_scratch(const sbt_ternary_matrix *m, float **xt, int32_t **yt, float **inv,
                               float **scale, void *scratch) {
-    size_t x_bytes = align64(sizeof(float) * SBT_I16_GROUP * (size_t)m->in);
+    size_t x_bytes = align64(sizeof(float) * SBT_I16_GROUP * (size_t)(m->in + 1));
     size_t y_bytes = align64(sizeof(int32_t) * SBT_I16_GROUP * (size_t)m->out);
     size_t s_bytes = align64(sizeof(float) * SBT_I16_GROUP);
     if (scratch) {

@@ -12,7 +12,8 @@
 /* ---- float activations: add/sub over index lists, 8 rows per ymm ---- */
 
 /* acc[u] += (or -=, SUB) the R floats at xt + idx[k] * R for k = u, u + U, ...: U sets of
- * NV accumulators, so that U * NV add chains run at once (U = 4 when NV = 1, else 2). */
+ * NV accumulators, so that U * NV add chains run at once (U = 4 when NV = 1, else 2). n is a
+ * multiple of SBT_LIST_PAD, so of U. */
 ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int64_t R, __m256 acc[4][4],
                             const int NV, const int U, const int SUB) {
     int64_t k = 0;
@@ -23,12 +24,6 @@ ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int6
                 acc[u][v] = SUB ? _mm256_sub_ps(acc[u][v], _mm256_load_ps(p + 8 * v))
                                 : _mm256_add_ps(acc[u][v], _mm256_load_ps(p + 8 * v));
         }
-    for (; k < n; k++) {
-        const float *p = xt + idx[k] * R;
-        for (int v = 0; v < NV; v++)
-            acc[0][v] = SUB ? _mm256_sub_ps(acc[0][v], _mm256_load_ps(p + 8 * v))
-                            : _mm256_add_ps(acc[0][v], _mm256_load_ps(p + 8 * v));
-    }
 }
 
 /* One group of R = 8 * NV rows, xt (in, R) -> yt (out, R) = alpha * (sum+ - sum-) + bias, one
@@ -138,6 +133,7 @@ void sbt_f32_avx2(const sbt_ternary_matrix *m, const float *x, int64_t rows, con
         int nrows = (int)(rows - r0 < F32_GROUP_AVX2 ? rows - r0 : F32_GROUP_AVX2);
         int nv = (nrows + 7) / 8;
         rows_to_interleaved(x + r0 * m->in, m->in, nrows, 8 * nv, xt);
+        memset(xt + m->in * 8 * nv, 0, sizeof(float) * 8 * (size_t)nv); /* the padding's zero row */
         switch (nv) {
         case 1: f32_group(m, xt, bias, yt, 1); break;
         case 2: f32_group(m, xt, bias, yt, 2); break;

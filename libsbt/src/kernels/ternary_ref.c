@@ -15,8 +15,10 @@ void sbt_f32_scalar(const sbt_ternary_matrix *m, const float *x, int64_t rows, c
             for (int64_t s = o; s < m->kblocks * m->out; s += m->out) {
                 const int32_t *idx = m->idx + m->start[s];
                 int64_t npos = m->npos[s], n = m->start[s + 1] - m->start[s];
-                for (int64_t k = 0; k < npos; k++) sum += xr[idx[k]];
-                for (int64_t k = npos; k < n; k++) sum -= xr[idx[k]];
+                for (int64_t k = 0; k < npos; k++)
+                    if (idx[k] < m->in) sum += xr[idx[k]];
+                for (int64_t k = npos; k < n; k++)
+                    if (idx[k] < m->in) sum -= xr[idx[k]];
             }
             y[r * m->out + o] = sum * m->alpha[o] + (bias ? bias[o] : 0.0f);
         }
