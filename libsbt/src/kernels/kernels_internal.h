@@ -63,7 +63,7 @@ struct sbt_ternary_matrix {
 /* Rows of x quantised at once by the int8 kernels. */
 #define SBT_I8_GROUP 64
 
-/* Int8 activations with zero skipping (AVX-512, many rows, sparse W): the float kernel's
+/* Int8 activations with zero skipping (AVX2 and AVX-512, many rows, sparse W): the float kernel's
  * index lists over int16 lanes, 32 rows per zmm. One column block (at most
  * SBT_F32_KC_SPARSE = 256 columns) adds at most 256 values of |q| <= 127 into an int16
  * lane: 32512 <= 32767, so the int16 sums cannot overflow; they are widened into int32 after every block. */
@@ -76,6 +76,8 @@ _Static_assert(SBT_F32_KC * 127 <= 32767 && SBT_F32_KC_SPARSE * 127 <= 32767,
 #define SBT_I16_MAX_DENSITY 0.3
 size_t sbt_kernel_i16_scratch(const sbt_ternary_matrix *m, float **xt, int32_t **yt, float **inv,
                               float **scale, void *scratch);
+void sbt_i8_sparse_avx2(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias,
+                        float *y, int32_t *acc, float *row_scale, void *scratch);
 void sbt_i8_sparse_avx512(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias,
                           float *y, int32_t *acc, float *row_scale, void *scratch);
 

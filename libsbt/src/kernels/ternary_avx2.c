@@ -253,6 +253,10 @@ ALWAYS_INLINE void i8_rows(const sbt_ternary_matrix *m, const int8_t *xq, const 
 
 void sbt_i8_avx2(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
                  int32_t *acc, float *row_scale, void *scratch) {
+    if (rows >= SBT_I16_MIN_ROWS && (double)m->nnz <= SBT_I16_MAX_DENSITY * (double)m->out * (double)m->in) {
+        sbt_i8_sparse_avx2(m, x, rows, bias, y, acc, row_scale, scratch);
+        return;
+    }
     int8_t *xq;
     int32_t *rowsum;
     float *scale;
