@@ -7,6 +7,11 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
+
+/* One 4-byte element, whatever it holds: the int8 kernels move int32 sums through these
+ * helpers too, and memcpy keeps that free of type punning. */
+static inline void copy4(void *dst, const void *src) { memcpy(dst, src, 4); }
 
 /* The classic 8 x 8 float transpose in 24 shuffles: rows r[0..7] become columns. */
 static inline void transpose8x8(__m256 r[8]) {
@@ -40,10 +45,10 @@ static inline void rows_to_interleaved(const float *x, int64_t n, int nrows, int
             for (int i = 0; i < 8; i++) _mm256_storeu_ps(xt + (k + i) * R + r0, v[i]);
         }
         for (; k < n; k++)
-            for (int i = 0; i < 8; i++) xt[k * R + r0 + i] = x[(r0 + i) * n + k];
+            for (int i = 0; i < 8; i++) copy4(xt + k * R + r0 + i, x + (r0 + i) * n + k);
     }
     for (int64_t k = 0; k < n; k++) {
-        for (int r = r0; r < nrows; r++) xt[k * R + r] = x[r * n + k];
+        for (int r = r0; r < nrows; r++) copy4(xt + k * R + r, x + r * n + k);
         for (int r = nrows; r < R; r++) xt[k * R + r] = 0.0f;
     }
 }
@@ -60,10 +65,10 @@ static inline void interleaved_to_rows(const float *yt, int64_t n, int nrows, in
             for (int i = 0; i < 8; i++) _mm256_storeu_ps(y + (r0 + i) * n + k, v[i]);
         }
         for (; k < n; k++)
-            for (int i = 0; i < 8; i++) y[(r0 + i) * n + k] = yt[k * R + r0 + i];
+            for (int i = 0; i < 8; i++) copy4(y + (r0 + i) * n + k, yt + k * R + r0 + i);
     }
     for (int r = r0; r < nrows; r++)
-        for (int64_t k = 0; k < n; k++) y[r * n + k] = yt[k * R + r];
+        for (int64_t k = 0; k < n; k++) copy4(y + r * n + k, yt + k * R + r);
 }
 
 #endif
