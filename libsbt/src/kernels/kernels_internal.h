@@ -33,6 +33,7 @@ struct sbt_ternary_matrix {
     int32_t *idx;            /* [nnz]: per segment, the +alpha columns then the -alpha columns */
     int64_t *start;          /* [kblocks * out + 1] */
     int32_t *npos;           /* [kblocks * out] */
+    int32_t *seg_out;        /* [kblocks * out]: the output row of each segment */
     int64_t in_pad, out_pad; /* in rounded up to 4, out rounded up to 16 */
     uint8_t *wq;             /* [in_pad / 4][out_pad][4], t + 1 */
     uint16_t *cmask;         /* [in][out_pad / 16][2]: +alpha and -alpha bits of 16 outputs */

@@ -50,8 +50,8 @@ static void quantize_interleaved(float *xt, int64_t in, int R, const float *inv)
 ALWAYS_INLINE void i16_group(const sbt_ternary_matrix *m, const int16_t *q, int32_t *yt, const int NV) {
     const int64_t R = 16 * NV;
     for (int64_t blk = 0; blk < m->kblocks; blk++) {
-        for (int64_t o = 0; o < m->out; o++) {
-            const int64_t seg = blk * m->out + o;
+        for (int64_t i = 0; i < m->out; i++) {
+            const int64_t seg = blk * m->out + i, o = m->seg_out[seg];
             const int32_t *idx = m->idx + m->start[seg];
             const int64_t npos = m->npos[seg], n = m->start[seg + 1] - m->start[seg];
             __m256i a[4], b[4];

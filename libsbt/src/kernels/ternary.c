@@ -116,10 +116,10 @@ static sbt_status allocate(sbt_ternary_matrix *m) {
     size_t a = align64(sizeof(float) * (size_t)m->out),
            i = align64(sizeof(int32_t) * (size_t)(m->nnz + SBT_LIST_PAD * 2 * m->kblocks * m->out)),
            s = align64(sizeof(int64_t) * (size_t)(m->kblocks * m->out + 1)),
-           p = align64(sizeof(int32_t) * (size_t)(m->kblocks * m->out)),
+           p = align64(sizeof(int32_t) * (size_t)(m->kblocks * m->out)), so = p,
            q = align64((size_t)m->in_pad * (size_t)m->out_pad),
            c = align64(sizeof(uint16_t) * 2 * (size_t)m->in * (size_t)(m->out_pad / 16));
-    m->bytes = a + i + s + p + q + c;
+    m->bytes = a + i + s + p + so + q + c;
     char *mem = aligned_alloc(64, m->bytes);
     if (!mem)
         return sbt_fail(SBT_ERR_NOMEM, "ternary weight (%lld x %lld): out of memory", (long long)m->out,
@@ -128,28 +128,63 @@ static sbt_status allocate(sbt_ternary_matrix *m) {
     m->idx = (int32_t *)(mem + a);
     m->start = (int64_t *)(mem + a + i);
     m->npos = (int32_t *)(mem + a + i + s);
-    m->wq = (uint8_t *)(mem + a + i + s + p);
-    m->cmask = (uint16_t *)(mem + a + i + s + p + q);
+    m->seg_out = (int32_t *)(mem + a + i + s + p);
+    m->wq = (uint8_t *)(mem + a + i + s + p + so);
+    m->cmask = (uint16_t *)(mem + a + i + s + p + so + q);
     return SBT_OK;
 }
 
-static void fill(sbt_ternary_matrix *m, const float *w) {
-    int64_t n = 0, in = m->in, op = m->out_pad;
-    for (int64_t b = 0; b < m->kblocks; b++) {
-        int64_t k0 = b * m->kc, k1 = k0 + m->kc < in ? k0 + m->kc : in;
-        for (int64_t o = 0; o < m->out; o++) {
-            const float *row = w + o * in;
-            int64_t seg = b * m->out + o;
-            m->start[seg] = n;
-            for (int64_t k = k0; k < k1; k++)
-                if (row[k] > 0.0f) m->idx[n++] = (int32_t)k;
-            while ((n - m->start[seg]) % SBT_LIST_PAD) m->idx[n++] = (int32_t)in; /* the zero row */
-            m->npos[seg] = (int32_t)(n - m->start[seg]);
-            for (int64_t k = k0; k < k1; k++)
-                if (row[k] < 0.0f) m->idx[n++] = (int32_t)k;
-            while ((n - m->start[seg]) % SBT_LIST_PAD) m->idx[n++] = (int32_t)in;
-        }
+typedef struct {
+    int64_t key; /* padded +alpha count, then padded -alpha count */
+    int32_t out;
+} seg_order;
+
+static int cmp_seg(const void *a, const void *b) {
+    const seg_order *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->out > y->out) - (x->out < y->out);
+}
+
+static int64_t count_sign(const float *row, int64_t k0, int64_t k1, int sign) {
+    int64_t n = 0;
+    for (int64_t k = k0; k < k1; k++) n += sign > 0 ? row[k] > 0.0f : row[k] < 0.0f;
+    return n;
+}
+
+static int64_t pad_list(int64_t n) { return (n + SBT_LIST_PAD - 1) / SBT_LIST_PAD * SBT_LIST_PAD; }
+
+/* The segments of one column block, ordered by their two list lengths so that consecutive
+ * outputs run loops of the same trip counts (the branch predictor then guesses the exits). */
+static void fill_block(sbt_ternary_matrix *m, const float *w, int64_t b, seg_order *order, int64_t *n) {
+    int64_t in = m->in, k0 = b * m->kc, k1 = k0 + m->kc < in ? k0 + m->kc : in;
+    for (int64_t o = 0; o < m->out; o++) {
+        const float *row = w + o * in;
+        order[o].key = pad_list(count_sign(row, k0, k1, 1)) * (in + SBT_LIST_PAD) +
+                       pad_list(count_sign(row, k0, k1, -1));
+        order[o].out = (int32_t)o;
     }
+    qsort(order, (size_t)m->out, sizeof *order, cmp_seg);
+    for (int64_t i = 0; i < m->out; i++) {
+        const float *row = w + order[i].out * in;
+        int64_t seg = b * m->out + i, start = *n;
+        m->start[seg] = start;
+        m->seg_out[seg] = order[i].out;
+        for (int64_t k = k0; k < k1; k++)
+            if (row[k] > 0.0f) m->idx[(*n)++] = (int32_t)k;
+        while ((*n - start) % SBT_LIST_PAD) m->idx[(*n)++] = (int32_t)in; /* the zero row */
+        m->npos[seg] = (int32_t)(*n - start);
+        for (int64_t k = k0; k < k1; k++)
+            if (row[k] < 0.0f) m->idx[(*n)++] = (int32_t)k;
+        while ((*n - start) % SBT_LIST_PAD) m->idx[(*n)++] = (int32_t)in;
+    }
+}
+
+static sbt_status fill(sbt_ternary_matrix *m, const float *w) {
+    int64_t n = 0, in = m->in, op = m->out_pad;
+    seg_order *order = malloc(sizeof *order * (size_t)m->out);
+    if (!order) return sbt_fail(SBT_ERR_NOMEM, "ternary weight: out of memory");
+    for (int64_t b = 0; b < m->kblocks; b++) fill_block(m, w, b, order, &n);
+    free(order);
     m->start[m->kblocks * m->out] = n;
     memset(m->wq, 1, (size_t)(m->in_pad * op)); /* t = 0 everywhere, padding included */
     memset(m->cmask, 0, sizeof(uint16_t) * 2 * (size_t)(in * (op / 16)));
@@ -159,6 +194,7 @@ static void fill(sbt_ternary_matrix *m, const float *w) {
             m->wq[((k / 4) * op + o) * 4 + k % 4] = (uint8_t)(v > 0.0f ? 2 : v < 0.0f ? 0 : 1);
             if (v != 0.0f) m->cmask[(k * (op / 16) + o / 16) * 2 + (v < 0.0f)] |= (uint16_t)(1u << (o % 16));
         }
+    return SBT_OK;
 }
 
 sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_ternary_matrix **mp) {
@@ -196,7 +232,11 @@ sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_tern
         int64_t bad = -1;
         m->alpha[o] = row_alpha(w + o * in, in, &bad);
     }
-    fill(m, w);
+    st = fill(m, w);
+    if (st) {
+        sbt_ternary_free(m);
+        return st;
+    }
     *mp = m;
     return SBT_OK;
 }

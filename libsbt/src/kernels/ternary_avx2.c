@@ -34,8 +34,8 @@ ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const
     const int U = NV == 1 ? 4 : 2;
     for (int64_t blk = 0; blk < m->kblocks; blk++) {
         const int first = blk == 0, last = blk == m->kblocks - 1;
-        for (int64_t o = 0; o < m->out; o++) {
-            const int64_t seg = blk * m->out + o;
+        for (int64_t i = 0; i < m->out; i++) {
+            const int64_t seg = blk * m->out + i, o = m->seg_out[seg];
             const int32_t *idx = m->idx + m->start[seg];
             const int64_t npos = m->npos[seg], n = m->start[seg + 1] - m->start[seg];
             float *yo = yt + o * R;

@@ -7,21 +7,23 @@
 
 void sbt_f32_scalar(const sbt_ternary_matrix *m, const float *x, int64_t rows, const float *bias, float *y,
                     void *scratch) {
-    (void)scratch;
+    float *unused, *sum;
+    sbt_kernel_f32_scratch(m, &unused, &sum, scratch);
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * m->in;
-        for (int64_t o = 0; o < m->out; o++) {
-            float sum = 0.0f;
-            for (int64_t s = o; s < m->kblocks * m->out; s += m->out) {
-                const int32_t *idx = m->idx + m->start[s];
-                int64_t npos = m->npos[s], n = m->start[s + 1] - m->start[s];
-                for (int64_t k = 0; k < npos; k++)
-                    if (idx[k] < m->in) sum += xr[idx[k]];
-                for (int64_t k = npos; k < n; k++)
-                    if (idx[k] < m->in) sum -= xr[idx[k]];
-            }
-            y[r * m->out + o] = sum * m->alpha[o] + (bias ? bias[o] : 0.0f);
+        for (int64_t o = 0; o < m->out; o++) sum[o] = 0.0f;
+        /* segments block by block; index `in` is list padding */
+        for (int64_t s = 0; s < m->kblocks * m->out; s++) {
+            const int32_t *idx = m->idx + m->start[s];
+            int64_t npos = m->npos[s], n = m->start[s + 1] - m->start[s];
+            float *so = &sum[m->seg_out[s]];
+            for (int64_t k = 0; k < npos; k++)
+                if (idx[k] < m->in) *so += xr[idx[k]];
+            for (int64_t k = npos; k < n; k++)
+                if (idx[k] < m->in) *so -= xr[idx[k]];
         }
+        for (int64_t o = 0; o < m->out; o++)
+            y[r * m->out + o] = sum[o] * m->alpha[o] + (bias ? bias[o] : 0.0f);
     }
 }
 
