@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sbt/kernels.h"
 #include "sbt/model.h"
 #include "sbt/rng.h"
 #include "sbt/runtime.h"
@@ -77,8 +78,10 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* Median over 9 repetitions of at least min_time / 9 seconds each. */
-static measurement time_forward(sbt_model *m, int frozen, int batch, int length, double min_time) {
+static measurement time_forward(sbt_model *m, int frozen, sbt_weight_kernel kernel, int batch, int length,
+                                double min_time) {
     sbt_model_graph mg;
+    m->kernel = kernel;
     sbt_status st = frozen ? sbt_model_graph_build_infer(m, batch, length, &mg)
                            : sbt_model_graph_build(m, batch, length, &mg);
     if (st) die("graph");
@@ -110,6 +113,11 @@ static measurement time_forward(sbt_model *m, int frozen, int batch, int length,
                        total};
     sbt_model_graph_free(&mg);
     return out;
+}
+
+static const char *fmt_us(measurement m, char *buf) {
+    snprintf(buf, 32, "%.1f", m.cpu_seconds_per_window * 1e6);
+    return buf;
 }
 
 static cJSON *context_json(void) {
@@ -177,10 +185,12 @@ int main(int argc, char **argv) {
         "time "
         "in the JSON. train-graph: the training graph in eval mode (top-k per sparse layer on every call). "
         "frozen: forward-only graph with frozen weights.\n\n"
-        "| model | batch | train-graph us/window | frozen us/window | speed-up | train-graph arena B/window "
-        "| "
-        "frozen arena B/window |\n|---|---|---|---|---|---|---|\n");
-    double frozen_b1[2][2] = {{0}};
+        "| model | batch | train-graph us/window | frozen us/window | speed-up | frozen ternary f32 us | "
+        "frozen "
+        "ternary int8 us | train-graph arena B/window | frozen arena B/window "
+        "|\n|---|---|---|---|---|---|---|---|---|\n");
+    double frozen_b1[2][2] = {{0}}, ternary_b1[2][2] = {{0}};
+    char b1[32], b2[32];
     for (int smd = 0; smd < 2; smd++)
         for (int sbt = 0; sbt < 2; sbt++) {
             workload w = make_workload(smd, sbt);
@@ -188,18 +198,32 @@ int main(int argc, char **argv) {
             if (sbt_model_new(&w.cfg, &m)) die(w.name);
             int batches[2] = {1, 64};
             for (int bi = 0; bi < 2; bi++) {
-                measurement old = time_forward(m, 0, batches[bi], w.length, min_time);
-                measurement now = time_forward(m, 1, batches[bi], w.length, min_time);
+                measurement old = time_forward(m, 0, SBT_KERNEL_DENSE, batches[bi], w.length, min_time);
+                measurement now = time_forward(m, 1, SBT_KERNEL_DENSE, batches[bi], w.length, min_time);
+                measurement tf = now, ti = now;
+                if (sbt) {
+                    tf = time_forward(m, 1, SBT_KERNEL_TERNARY_F32, batches[bi], w.length, min_time);
+                    ti = time_forward(m, 1, SBT_KERNEL_TERNARY_I8, batches[bi], w.length, min_time);
+                }
                 char name[128];
                 snprintf(name, sizeof name, "%s/batch%d/train-graph", w.name, batches[bi]);
                 add_benchmark(list, name, &old);
                 snprintf(name, sizeof name, "%s/batch%d/frozen", w.name, batches[bi]);
                 add_benchmark(list, name, &now);
+                if (sbt) {
+                    snprintf(name, sizeof name, "%s/batch%d/frozen-ternary-f32", w.name, batches[bi]);
+                    add_benchmark(list, name, &tf);
+                    snprintf(name, sizeof name, "%s/batch%d/frozen-ternary-i8", w.name, batches[bi]);
+                    add_benchmark(list, name, &ti);
+                }
                 if (bi == 0) frozen_b1[smd][sbt] = now.cpu_seconds_per_window;
-                fprintf(md, "| %s | %d | %.1f | %.1f | %.2fx | %.0f | %.0f |\n", w.name, batches[bi],
-                        old.cpu_seconds_per_window * 1e6, now.cpu_seconds_per_window * 1e6,
-                        old.cpu_seconds_per_window / now.cpu_seconds_per_window, old.arena_bytes_per_window,
-                        now.arena_bytes_per_window);
+                if (bi == 0 && sbt)
+                    ternary_b1[smd][0] = tf.cpu_seconds_per_window,
+                    ternary_b1[smd][1] = ti.cpu_seconds_per_window;
+                fprintf(md, "| %s | %d | %.1f | %.1f | %.2fx | %s | %s | %.0f | %.0f |\n", w.name,
+                        batches[bi], old.cpu_seconds_per_window * 1e6, now.cpu_seconds_per_window * 1e6,
+                        old.cpu_seconds_per_window / now.cpu_seconds_per_window, sbt ? fmt_us(tf, b1) : "-",
+                        sbt ? fmt_us(ti, b2) : "-", old.arena_bytes_per_window, now.arena_bytes_per_window);
                 printf("%-28s batch %2d: train-graph %8.1f us, frozen %8.1f us CPU per window\n", w.name,
                        batches[bi], old.cpu_seconds_per_window * 1e6, now.cpu_seconds_per_window * 1e6);
                 fflush(stdout);
@@ -210,6 +234,12 @@ int main(int argc, char **argv) {
             "\nSBT keep 0.5 / dense, frozen, batch 1 (goal <= 1 with the same fp32 kernels): JapaneseVowels "
             "%.2f, SMD %.2f.\n",
             frozen_b1[0][1] / frozen_b1[0][0], frozen_b1[1][1] / frozen_b1[1][0]);
+    fprintf(md,
+            "SBT keep 0.5 on the ternary kernels / dense sgemm, batch 1: JapaneseVowels f32 %.2f, int8 %.2f; "
+            "SMD f32 "
+            "%.2f, int8 %.2f.\n",
+            ternary_b1[0][0] / frozen_b1[0][0], ternary_b1[0][1] / frozen_b1[0][0],
+            ternary_b1[1][0] / frozen_b1[1][0], ternary_b1[1][1] / frozen_b1[1][0]);
     fclose(md);
     char *text = cJSON_Print(root);
     FILE *f = fopen(json_path, "w");

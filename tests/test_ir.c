@@ -306,6 +306,40 @@ static void test_freeze(void) {
     sbt_model_free(m);
 }
 
+/* Frozen ternary weights on the ternary kernels: every sparse Linear is prepared, float
+ * activations agree with sgemm to 1e-5, int8 activations to the quantisation's error. */
+static void test_ternary_kernels(void) {
+    const sbt_config cfgs[] = {small_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T),
+                               small_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK)};
+    for (int c = 0; c < 2; c++) {
+        sbt_model *m = NULL;
+        REQUIRE(sbt_model_new(&cfgs[c], &m) == SBT_OK);
+        int k = m->cfg.outputs;
+        float dense[16 * 4], got[16 * 4];
+        REQUIRE(outputs_of(m, sbt_model_graph_build_infer, 4, 16, 10, dense) == SBT_OK);
+        m->kernel = SBT_KERNEL_TERNARY_F32;
+        sbt_model_graph mg;
+        REQUIRE(sbt_model_graph_build_infer(m, 1, 10, &mg) == SBT_OK);
+        int linear = 0, ternary = 0;
+        for (int i = 0; i < sbt_graph_count(mg.graph); i++)
+            if (sbt_node_op(mg.graph, i) == SBT_OP_LINEAR && sbt_node_is_live(mg.graph, i)) {
+                linear++;
+                ternary += sbt_node_kernel(mg.graph, i) == SBT_KERNEL_TERNARY_F32;
+            }
+        CHECK(linear > 0 && ternary == linear);
+        sbt_model_graph_free(&mg);
+        REQUIRE(outputs_of(m, sbt_model_graph_build_infer, 4, 16, 10, got) == SBT_OK);
+        CHECK_MSG(max_rel_diff(dense, got, 16 * k) < 1e-5, "ternary f32: %g",
+                  max_rel_diff(dense, got, 16 * k));
+        m->kernel = SBT_KERNEL_TERNARY_I8;
+        REQUIRE(outputs_of(m, sbt_model_graph_build_infer, 4, 16, 10, got) == SBT_OK);
+        double d = max_rel_diff(dense, got, 16 * k);
+        printf("config %d: int8 activations, largest difference %.3g of the output scale\n", c, d);
+        CHECK_MSG(d > 0 && d < 0.05, "ternary int8: %g", d);
+        sbt_model_free(m);
+    }
+}
+
 /* The three sparse-weight modes on a 2 x 4 weight. */
 static void test_sparse_modes(void) {
     float w[8] = {0.5f, -2.0f, 0.0f, 1.0f, -0.25f, 3.0f, -1.0f, 0.75f};
@@ -502,6 +536,7 @@ int main(void) {
     RUN(test_infer_arena_smaller);
     RUN(test_freeze);
     RUN(test_sparse_modes);
+    RUN(test_ternary_kernels);
     RUN(test_save_load_v2);
     RUN(test_rename_seeded_tensor);
     RUN(test_graph_text_errors);

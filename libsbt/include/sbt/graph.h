@@ -286,6 +286,19 @@ sbt_status sbt_graph_instantiate(const sbt_graph *desc, int64_t batch, int64_t l
 /* A copy of desc in which every sparse-weight node is a const holding its effective
  * weight now (computed once): inference then does no per-call selection. */
 sbt_status sbt_graph_freeze(const sbt_graph *desc, sbt_graph **out);
+/* The kernels a frozen graph's ternary Linear weights run on: OpenBLAS sgemm over their
+ * float values (DENSE: what training computes, bit for bit), or the ternary kernels of
+ * sbt/kernels.h (add/sub only, zeros skipped) with float or int8 activations. The
+ * weights are prepared for the kernel once, here. Weights that are not ternary (pruned
+ * floats) stay on sgemm. */
+typedef enum sbt_weight_kernel {
+    SBT_KERNEL_DENSE = 0,
+    SBT_KERNEL_TERNARY_F32 = 1,
+    SBT_KERNEL_TERNARY_I8 = 2
+} sbt_weight_kernel;
+sbt_status sbt_graph_freeze_kernels(const sbt_graph *desc, sbt_weight_kernel kernel, sbt_graph **out);
+/* Which kernel a Linear node of a runnable graph uses (DENSE for sgemm). */
+sbt_weight_kernel sbt_node_kernel(const sbt_graph *g, int id);
 /* Makes a directly built graph runnable for training, in place. */
 sbt_status sbt_graph_finalize(sbt_graph *g);
 /* training != 0: dropout active, BatchNorm uses and updates batch statistics. */

@@ -151,6 +151,10 @@ typedef struct sbt_model {
      * (B, 1, 1, T), labels (B, i32) or target (B, outputs); outputs logits or prediction
      * (B, outputs), and loss. */
     sbt_graph *graph;
+    /* The kernels evaluation and forward-only graphs run the frozen ternary weights on
+     * (graph.h); SBT_KERNEL_DENSE (sgemm, bit-identical to training) unless set. Not
+     * stored in files. */
+    sbt_weight_kernel kernel;
 } sbt_model;
 
 /* Builds the parameter table and initialises it from cfg->seed (Linear weights and
@@ -196,8 +200,9 @@ sbt_status sbt_model_graph_build(sbt_model *m, int batch, int length, sbt_model_
  * tests that check trimming, and for inspecting per-step activations. Native models. */
 sbt_status sbt_model_graph_build_untrimmed(sbt_model *m, int batch, int length, sbt_model_graph *out);
 /* A forward-only graph of the model as it is now: every sparse weight frozen into a
- * constant once (no per-call top-k), no gradients, buffers reused. Inputs and outputs
- * as in the training graph; rebuild it after the weights change. */
+ * constant once (no per-call top-k; ternary ones prepared for m->kernel), no gradients,
+ * buffers reused. Inputs and outputs as in the training graph; rebuild it after the
+ * weights change. */
 sbt_status sbt_model_graph_build_infer(sbt_model *m, int batch, int length, sbt_model_graph *out);
 /* Rebuilds m->graph from m->cfg (native models), e.g. after changing the config. */
 sbt_status sbt_model_build_graph(sbt_model *m);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "graph/graph_internal.h"
+#include "sbt/kernels.h"
 
 static const char *const OP_NAMES[SBT_OP_COUNT] = {
     [SBT_OP_INPUT] = "Input",
@@ -71,6 +72,7 @@ sbt_graph *sbt_graph_new(void) {
 
 static void blob_release(sbt_blob *b) {
     if (b && --b->refs == 0) {
+        sbt_ternary_free(b->ternary);
         free(b->data);
         free(b);
     }
@@ -234,10 +236,10 @@ int sbt_state(sbt_graph *g, const char *name, int ndim, const int64_t *shape, fl
     return id;
 }
 
-static sbt_blob *blob_new(size_t bytes) {
+sbt_blob *sbt_blob_new(size_t bytes) {
     sbt_blob *b = calloc(1, sizeof *b);
     if (!b) return NULL;
-    b->data = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    b->data = aligned_alloc(64, bytes ? (bytes + 63) & ~(size_t)63 : 64);
     if (!b->data) {
         free(b);
         return NULL;
@@ -250,7 +252,7 @@ static sbt_blob *blob_new(size_t bytes) {
 /* Gives const node `id` a blob of its size (contents undefined); 0 or -1. */
 static int const_alloc(sbt_graph *g, int id) {
     sbt_node *n = &g->nodes[id];
-    n->blob = blob_new((size_t)n->size * sbt_dtype_size(n->dtype));
+    n->blob = sbt_blob_new((size_t)n->size * sbt_dtype_size(n->dtype));
     if (!n->blob) return sbt_graph_error(g, SBT_ERR_NOMEM, "graph: out of memory for const %s", n->name);
     n->value = n->blob->data;
     n->external = 1;

@@ -4,12 +4,20 @@
 
 #include "sbt/graph.h"
 
-/* Data a const owns; instantiated graphs share it with their description. */
+struct sbt_ternary_matrix;
+
+/* Data a const owns; instantiated graphs share it with their description. A frozen
+ * ternary weight also holds its kernel-prepared form (prepared once, at freeze). */
 typedef struct sbt_blob {
     int refs;
     size_t bytes;
     void *data; /* 64-byte aligned */
+    struct sbt_ternary_matrix *ternary;
+    int ternary_act; /* sbt_act the Linear runs it with */
 } sbt_blob;
+
+/* A blob of `bytes` (contents undefined) with one reference, or NULL. */
+sbt_blob *sbt_blob_new(size_t bytes);
 
 typedef struct sbt_node {
     sbt_op op;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "graph/graph_internal.h"
+#include "sbt/kernels.h"
 
 typedef struct {
     sbt_op_fn forward, backward;
@@ -59,9 +60,17 @@ static int64_t saved_floats(const sbt_graph *g, const sbt_node *n) {
     }
 }
 
+/* The prepared ternary weight of Linear n, or NULL (sgemm). */
+static const sbt_blob *ternary_weight(const sbt_graph *g, const sbt_node *n) {
+    const sbt_blob *b = n->op == SBT_OP_LINEAR ? g->nodes[n->inputs[1]].blob : NULL;
+    return b && b->ternary ? b : NULL;
+}
+
 /* Temporary space an op needs during its forward only, in floats. */
-static int64_t scratch_floats(const sbt_node *n) {
-    return n->op == SBT_OP_SPARSE_WEIGHT ? 2 * n->size : 0; /* mask, then the selection's int32 */
+static int64_t scratch_floats(const sbt_graph *g, const sbt_node *n) {
+    if (n->op == SBT_OP_SPARSE_WEIGHT) return 2 * n->size; /* mask, then the selection's int32 */
+    const sbt_blob *t = ternary_weight(g, n);
+    return t ? (int64_t)((sbt_ternary_scratch_bytes(t->ternary, (sbt_act)t->ternary_act) + 3) / 4) : 0;
 }
 
 /* A forward computes what the declared outputs need (everything when none is declared).
@@ -187,7 +196,7 @@ static sbt_status reserve(sbt_graph *g, int64_t *shared_floats) {
         if (n->needs_grad && !n->external && !n->value_alias)
             n->grad_off = (int64_t)sbt_arena_reserve(&g->arena, value_bytes(n));
         n->saved_size = is_leaf(n->op) ? 0 : saved_floats(g, n);
-        n->scratch_size = scratch_floats(n);
+        n->scratch_size = scratch_floats(g, n);
         if (!infer && n->saved_size)
             n->saved_off = (int64_t)sbt_arena_reserve(&g->arena, (size_t)n->saved_size * sizeof(float));
         int64_t temp = n->scratch_size + (infer ? n->saved_size : 0);
@@ -351,6 +360,42 @@ sbt_status sbt_graph_freeze(const sbt_graph *desc, sbt_graph **out) {
     }
     *out = g;
     return SBT_OK;
+}
+
+/* Prepares every 2-D float const that is a Linear's weight and ternary for the kernel;
+ * the rest stays on sgemm (a refusal is not an error here: pruned floats are common). */
+static sbt_status prepare_ternary(sbt_graph *g, sbt_weight_kernel kernel) {
+    for (int i = 0; i < g->count; i++) {
+        const sbt_node *lin = &g->nodes[i];
+        if (lin->op != SBT_OP_LINEAR) continue;
+        sbt_node *w = &g->nodes[lin->inputs[1]];
+        if (w->op != SBT_OP_CONST || w->dtype != SBT_DTYPE_F32 || !w->blob || w->blob->ternary) continue;
+        sbt_ternary_matrix *t = NULL;
+        sbt_status st = sbt_ternary_prepare(w->value, w->shape[0], w->shape[1], &t);
+        if (st == SBT_ERR_NOMEM) return st;
+        if (st) continue;
+        w->blob->ternary = t;
+        w->blob->ternary_act = kernel == SBT_KERNEL_TERNARY_I8 ? SBT_ACT_I8 : SBT_ACT_F32;
+    }
+    return SBT_OK;
+}
+
+sbt_status sbt_graph_freeze_kernels(const sbt_graph *desc, sbt_weight_kernel kernel, sbt_graph **out) {
+    sbt_status st = sbt_graph_freeze(desc, out);
+    if (!st && kernel != SBT_KERNEL_DENSE) st = prepare_ternary(*out, kernel);
+    if (st) {
+        sbt_graph_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+sbt_weight_kernel sbt_node_kernel(const sbt_graph *g, int id) {
+    if (id < 0 || id >= g->count) return SBT_KERNEL_DENSE;
+    const sbt_blob *t = ternary_weight(g, &g->nodes[id]);
+    return !t                             ? SBT_KERNEL_DENSE
+           : t->ternary_act == SBT_ACT_I8 ? SBT_KERNEL_TERNARY_I8
+                                          : SBT_KERNEL_TERNARY_F32;
 }
 
 /* ---- forward and backward ---- */

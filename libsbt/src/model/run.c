@@ -68,7 +68,7 @@ sbt_status sbt_model_graph_build_infer(sbt_model *m, int batch, int length, sbt_
     memset(mg, 0, sizeof *mg);
     if (!m->graph) return sbt_fail(SBT_ERR_ARG, "model: no graph");
     sbt_graph *frozen = NULL;
-    sbt_status st = sbt_graph_freeze(m->graph, &frozen);
+    sbt_status st = sbt_graph_freeze_kernels(m->graph, m->kernel, &frozen);
     if (!st) st = bind_instance(m, frozen, batch, length, SBT_EXEC_INFER, mg);
     sbt_graph_free(frozen); /* the instance shares the frozen weights' data */
     return st;
@@ -202,7 +202,7 @@ static sbt_status evaluate(sbt_model *m, const sbt_examples *ex, int *pred, floa
     sbt_model_graph full = {0}, rest = {0};
     sbt_graph *frozen = NULL;
     sbt_status st = check_length(m, ex->length);
-    if (!st) st = sbt_graph_freeze(m->graph, &frozen);
+    if (!st) st = sbt_graph_freeze_kernels(m->graph, m->kernel, &frozen);
     if (!st) st = bind_instance(m, frozen, batch, ex->length, SBT_EXEC_INFER, &full);
     for (int64_t start = 0; !st && start < ex->count; start += batch) {
         int count = ex->count - start < batch ? (int)(ex->count - start) : batch;

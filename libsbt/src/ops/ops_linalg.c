@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "graph/graph_internal.h"
+#include "sbt/kernels.h"
 
 /* C = op(A) op(B) per batch; the batch dimensions broadcast (NumPy), so each operand has
  * a stride per output batch axis (0 where it is broadcast). */
@@ -95,9 +96,14 @@ sbt_status sbt_bwd_matmul(sbt_graph *g, sbt_node *n) {
     return SBT_OK;
 }
 
+/* A frozen ternary weight runs on its prepared kernel (add/sub only); the rest on sgemm. */
 sbt_status sbt_fwd_linear(sbt_graph *g, sbt_node *n) {
     const sbt_node *x = in_node(g, n, 0), *w = in_node(g, n, 1);
     int64_t out = w->shape[0], in = w->shape[1], rows = x->size / in;
+    if (w->blob && w->blob->ternary)
+        return sbt_ternary_matmul(w->blob->ternary, (sbt_act)w->blob->ternary_act, SBT_PATH_AUTO, x->value,
+                                  rows, n->n_inputs == 3 ? in_node(g, n, 2)->value : NULL, n->value,
+                                  n->scratch);
     if (n->n_inputs == 3) {
         const float *bias = in_node(g, n, 2)->value;
         for (int64_t r = 0; r < rows; r++) memcpy(n->value + r * out, bias, (size_t)out * sizeof(float));
