@@ -3,6 +3,7 @@
 #
 # For each target (default: every BUILD_DIR/tests/fuzz/fuzz_* that is not a seed writer),
 # the seed writer fills BUILD_DIR/fuzz-corpus/NAME/ (cut from the datasets in SBT_DATA),
+# with the earlier findings of tests/fuzz/regressions/NAME/ beside them,
 # then the target runs for SECONDS with AddressSanitizer and UBSan, a 2 GB RSS limit (a
 # reader asking for memory the input does not hold is a finding) and its findings written
 # to BUILD_DIR/fuzz-findings/NAME/. One line per target:
@@ -29,6 +30,8 @@ fi
 run_one() { # NAME -> one summary line on stdout, the log in fuzz-logs/NAME.log
     local name=$1 corpus=$build/fuzz-corpus/$1 findings=$build/fuzz-findings/$1 log=$build/fuzz-logs/$1.log
     mkdir -p "$corpus" "$findings" "$build/fuzz-logs"
+    # earlier findings (each with a regression test) stay in the corpus
+    [[ -d $repo/tests/fuzz/regressions/$name ]] && cp "$repo/tests/fuzz/regressions/$name"/* "$corpus"/
     if [[ -x $dir/${name}_seeds ]] && ! "$dir/${name}_seeds" "$corpus" >"$log" 2>&1; then
         printf '%-22s FAIL  the seed writer failed (see %s)\n' "$name" "$log"
         return 1

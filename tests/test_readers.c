@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "sbt/anomaly.h"
+#include "sbt/data.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
 
@@ -226,6 +227,27 @@ static void test_forecast_missing_cells(void) {
     unlink(p);
 }
 
+/* fuzz_ts, finding 1: an unlabelled file read against a training file's classes gave an
+ * unlabelled "test set", which sbt-eval scored as "accuracy nan (-2147483648 of 1 cases)". */
+static void test_ts_unlabelled_against_ref(void) {
+    char path[1024], ref_path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/regressions/fuzz_ts/unlabelled_against_ref.ts",
+             SBT_SOURCE_DIR);
+    static const char ref_text[] = "@problemName r\n@dimensions 7\n@equalLength true\n@seriesLength 1\n"
+                                   "@classLabel true 0 1\n@data\n1:2:3:4:5:6:7:0\n1:2:3:4:5:6:7:1\n";
+    snprintf(ref_path, sizeof ref_path, "%s", write_file("ref.ts", ref_text, sizeof ref_text - 1, 0));
+    sbt_dataset *ref = NULL, *ds = NULL;
+    REQUIRE(sbt_ts_read(ref_path, NULL, &ref) == SBT_OK);
+    CHECK_MSG(sbt_ts_read(path, NULL, &ds) == SBT_OK && ds && ds->n_classes == 0 && !ds->y, "%s",
+              sbt_last_error());
+    sbt_dataset_free(ds);
+    ds = NULL;
+    CHECK(sbt_ts_read(path, ref, &ds) == SBT_ERR_PARSE && !ds);
+    CHECK_MSG(strstr(sbt_last_error(), "unlabelled_against_ref.ts: no class labels"), "%s", sbt_last_error());
+    sbt_dataset_free(ref);
+    unlink(ref_path);
+}
+
 int main(void) {
     snprintf(tmp_dir, sizeof tmp_dir, "/tmp/sbt-readers.XXXXXX");
     if (!mkdtemp(tmp_dir)) return 1;
@@ -235,6 +257,7 @@ int main(void) {
     RUN(test_config_forecast_keys);
     RUN(test_split_rules);
     RUN(test_forecast_missing_cells);
+    RUN(test_ts_unlabelled_against_ref);
     const char *files[] = {"huge.npy", "huge.npy.gz", "big.npy.gz"};
     for (size_t i = 0; i < 3; i++) unlink(tmp_path(files[i]));
     rmdir(tmp_dir);
