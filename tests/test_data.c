@@ -529,6 +529,10 @@ static void test_bad_files(void) {
          "unknown_label_TEST.ts:14: unknown class label '4' (known: 1 2 3)"},
         {"nan_channel.ts", NULL, SBT_ERR_PARSE, "nan_channel.ts:13: dimension 2 has no values (all missing)"},
         {"bad_cell.csv", NULL, SBT_ERR_PARSE, "bad_cell.csv:4: column 'HULL': 'abc' is not a number"},
+        {"gaps.csv", NULL, SBT_ERR_NUMERIC,
+         "gaps.csv:3: column 'HULL': empty or NaN cell; 3 such cells in 2 columns"},
+        {"unlabelled_TEST.ts", "unknown_label_TRAIN.ts", SBT_ERR_PARSE,
+         "unlabelled_TEST.ts: no class labels (@classLabel false or missing)"},
         {"does_not_exist.ts", NULL, SBT_ERR_IO, "does_not_exist.ts: cannot open: No such file or directory"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

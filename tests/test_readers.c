@@ -69,6 +69,13 @@ static void test_npy_huge_shape(void) {
     CHECK_MSG(strstr(sbt_last_error(), "huge.npy: the header's shape (100000000000, 38) needs 15200000000000 "
                                        "bytes of data, the file holds 48 after the header"),
               "%s", sbt_last_error());
+    char fixture[1024];
+    snprintf(fixture, sizeof fixture, "%s/tests/bad/huge_shape.npy", SBT_SOURCE_DIR);
+    CHECK(sbt_npy_read(fixture, 0, &s) == SBT_ERR_FORMAT && !s);
+    CHECK_MSG(strstr(sbt_last_error(),
+                     "huge_shape.npy: the header's shape (100000000000, 38) needs 15200000000000 "
+                     "bytes of data, the file holds 48 after the header"),
+              "%s", sbt_last_error());
     const char *gz = write_file("huge.npy.gz", buf, n, 1);
     REQUIRE(gz);
     CHECK(sbt_npy_read(gz, 0, &s) == SBT_ERR_FORMAT && !s);
