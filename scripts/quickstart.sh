@@ -17,3 +17,5 @@ echo "== sbt-eval ==" >&2
 build/tools/sbt-eval build/quickstart.sbtm --synthetic
 echo "== sbt-info ==" >&2
 build/tools/sbt-info build/quickstart.sbtm
+echo "== the tools are in build/tools; to run the README's examples from here: ==" >&2
+echo "export PATH=\"\$PWD/build/tools:\$PATH\" SBT_DATA=\"\${SBT_DATA:-\$PWD/../shared/data}\"" >&2

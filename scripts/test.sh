@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # scripts/test.sh - the whole check, as CI runs it (.ci/run).
 #
-# Set-up (scripts/setup-debian.sh), then four steps, each reported on one line:
+# Set-up (scripts/setup-test.sh: what building needs, then the test peers), then five
+# steps, each reported on one line:
 #   build+ctest  Release build with -Werror in build/, ctest
 #   sanitize     ASan+UBSan RelWithDebInfo build in build-asan/, ctest without the
 #                tests labelled `slow`
 #   format       clang-format --dry-run --Werror over the tracked *.c/*.h
 #   install      cmake --install into a scratch prefix, then examples/consumer built
 #                against it with find_package(sbt) and with pkg-config
+#   fuzz         clang build with -DSBT_FUZZ=ON in build-fuzz/, every tests/fuzz target run
+#                for SBT_FUZZ_SECONDS (30) on its seed corpus (scripts/fuzz.sh), two at a time
 # Every step runs even when an earlier one failed; the exit status is non-zero if any
 # failed. The last line counts tests: "total: N passed, N failed" (each ctest test
-# counts once; format and install count as one each; a step that could not run its
-# tests counts as one failure).
+# counts once; format and install count as one each, each fuzz target as one; a step that
+# could not run its tests counts as one failure).
 #
 # SBT_DATA (the shared datasets) defaults to ../shared/data beside the repository.
 set -uo pipefail
@@ -22,7 +25,7 @@ cd "$repo" || exit 1
 export SBT_DATA=${SBT_DATA:-$(cd "$repo/.." && pwd)/shared/data}
 [[ -d $SBT_DATA ]] || echo "test: warning: SBT_DATA=$SBT_DATA does not exist; tests needing data may fail" >&2
 
-if ! bash scripts/setup-debian.sh; then
+if ! bash scripts/setup-test.sh; then
     echo "test: setup failed" >&2
     echo "total: 0 passed, 1 failed"
     exit 1
@@ -161,6 +164,25 @@ if install_check; then
     record install 0 1 0 "installed; consumer built and ran (CMake shared, CMake static, pkg-config)"
 else
     record install 1 0 1 "see the output above"
+fi
+
+# ---- (e) fuzz ------------------------------------------------------------------------------
+fuzz_seconds=${SBT_FUZZ_SECONDS:-30}
+banner "fuzz (build-fuzz/, clang, libFuzzer + ASan + UBSan, ${fuzz_seconds} s per target)"
+if bash scripts/build.sh "$repo/build-fuzz" -DCMAKE_C_COMPILER=clang -DSBT_FUZZ=ON -DSBT_BUILD_TESTS=OFF \
+    -DSBT_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+    JOBS=2 bash scripts/fuzz.sh "$repo/build-fuzz" "$fuzz_seconds" | tee "$tmp/fuzz.log"
+    fuzz_rc=${PIPESTATUS[0]}
+    fuzz_ok=$(grep -c ' ok ' "$tmp/fuzz.log")
+    fuzz_bad=$(grep -c ' FAIL ' "$tmp/fuzz.log")
+    if ((fuzz_rc == 0 && fuzz_bad == 0 && fuzz_ok > 0)); then
+        record fuzz 0 "$fuzz_ok" 0 "$fuzz_ok targets ran ${fuzz_seconds} s each without a finding"
+    else
+        ((fuzz_bad == 0)) && fuzz_bad=1
+        record fuzz 1 "$fuzz_ok" "$fuzz_bad" "$fuzz_bad target(s) failed (findings in build-fuzz/fuzz-findings/)"
+    fi
+else
+    record fuzz 1 0 1 "build failed"
 fi
 
 # ---- summary ---------------------------------------------------------------------------

@@ -384,7 +384,12 @@ static void test_csv_small(void) {
     const char *path =
         write_tmp("small.csv", "\"id\",a, \"b\" ,when\r\n1,1,,x\r\n1,NaN,2,y\r\n2,3,\"4\",z\r\n\r\n");
     sbt_table *t = NULL;
-    sbt_status st = sbt_csv_read(path, "when", &t);
+    /* Missing cells: an error naming the first one and the count, unless filling is asked for. */
+    CHECK(sbt_csv_read(path, "when", &t) == SBT_ERR_NUMERIC && t == NULL);
+    CHECK_MSG(
+        strstr(sbt_last_error(), "small.csv:2: column 'b': empty or NaN cell; 2 such cells in 2 columns"),
+        "%s", sbt_last_error());
+    sbt_status st = sbt_csv_read_flags(path, "when", SBT_CSV_FILL_LINEAR, &t);
     CHECK_MSG(st == SBT_OK, "%s", sbt_last_error());
     REQUIRE(t);
     CHECK(t->rows == 3 && t->cols == 3 && strcmp(t->col_names[0], "id") == 0 &&
@@ -392,6 +397,12 @@ static void test_csv_small(void) {
     CHECK(strcmp(t->row_keys[2], "z") == 0);
     const float want[9] = {1, 1, 2, 1, 2, 2, 2, 3, 4};
     for (int i = 0; i < 9; i++) CHECK(t->values[i] == want[i]);
+    CHECK(t->filled && t->filled[0] == 0 && t->filled[1] == 1 && t->filled[2] == 1);
+    sbt_table_free(t);
+    t = NULL;
+    CHECK(sbt_csv_read_flags(write_tmp("f.csv", "a,b\n1,2\n3,4\n"), NULL, SBT_CSV_FILL_LINEAR, &t) ==
+              SBT_OK &&
+          t && t->filled && t->filled[0] == 0 && t->filled[1] == 0);
     sbt_table_free(t);
     t = NULL;
     CHECK(sbt_csv_read(path, NULL, &t) == SBT_ERR_PARSE && t == NULL);
@@ -399,7 +410,8 @@ static void test_csv_small(void) {
               sbt_last_error());
     CHECK(sbt_csv_read(path, "date", &t) == SBT_ERR_PARSE &&
           strstr(sbt_last_error(), "no column named 'date'"));
-    CHECK(sbt_csv_read(write_tmp("m.csv", "a,b\n1,\n2,nan\n"), NULL, &t) == SBT_ERR_PARSE);
+    CHECK(sbt_csv_read_flags(write_tmp("m.csv", "a,b\n1,\n2,nan\n"), NULL, SBT_CSV_FILL_LINEAR, &t) ==
+          SBT_ERR_PARSE);
     CHECK_MSG(strstr(sbt_last_error(), "m.csv: column 'b' has no values (all missing)"), "%s",
               sbt_last_error());
     CHECK(sbt_csv_read(write_tmp("f.csv", "a,b\n1,2\n3\n"), NULL, &t) == SBT_ERR_PARSE);
@@ -517,6 +529,10 @@ static void test_bad_files(void) {
          "unknown_label_TEST.ts:14: unknown class label '4' (known: 1 2 3)"},
         {"nan_channel.ts", NULL, SBT_ERR_PARSE, "nan_channel.ts:13: dimension 2 has no values (all missing)"},
         {"bad_cell.csv", NULL, SBT_ERR_PARSE, "bad_cell.csv:4: column 'HULL': 'abc' is not a number"},
+        {"gaps.csv", NULL, SBT_ERR_NUMERIC,
+         "gaps.csv:3: column 'HULL': empty or NaN cell; 3 such cells in 2 columns"},
+        {"unlabelled_TEST.ts", "unknown_label_TRAIN.ts", SBT_ERR_PARSE,
+         "unlabelled_TEST.ts: no class labels (@classLabel false or missing)"},
         {"does_not_exist.ts", NULL, SBT_ERR_IO, "does_not_exist.ts: cannot open: No such file or directory"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

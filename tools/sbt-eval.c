@@ -1,4 +1,5 @@
 /* sbt-eval: evaluate a model file on test data. */
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +14,41 @@
 static const char *const TOOL = "sbt-eval";
 
 static void usage(void) {
-    printf("Usage: %s MODEL.sbtm (--test FILE.ts | --synthetic) [--json] [--threads N]\n"
-           "Evaluate a trained model on labelled test data: accuracy and mean cross-entropy for a\n"
-           "classifier; for a forecaster, MSE and MAE on the test split of the CSV (by date) beside the\n"
-           "persistence baseline; for an anomaly model, the thresholds refitted on the train +\n"
-           "validation scores as in training and the test metrics (pooled over the entities; --json\n"
-           "adds each entity and the POT guard).\n\n"
-           "  --test FILE      test data: UEA .ts (labels among the model's classes), the forecasting CSV,\n"
-           "                   an anomaly folder (SMD, MSL, SMAP) or an anomaly test CSV\n"
-           "  --synthetic      the test half of the built-in synthetic set\n"
-           "  --entity SPEC    anomaly folders: NAME, NAME,NAME,... or all (default: the model's entities)\n"
-           "  --labels CSV     anomaly models on NASA data: the label file (default beside DIR)\n"
-           "  --train FILE     anomaly models on CSV files: the training CSV (thresholds come from it)\n"
-           "  --label-column NAME  --time-column NAME   anomaly CSV files (default: as in training)\n"
-           "  --pot-risk R  --pot-level Q   anomaly: POT settings (default: those stored in the model)\n"
-           "  --json           print one JSON object (accuracy, loss, cases, correct) instead of text\n"
-           "  --threads N      threads (default: all cores)\n"
-           "  -h, --help       this help      -V, --version   the version\n\n"
-           "Examples:\n"
-           "  %s jv.sbtm --test JapaneseVowels_TEST.ts --json\n"
-           "  %s smd.sbtm --test data/anomaly/SMD --entity machine-1-1,machine-1-6 --json\n"
-           "  %s m.sbtm --train train.csv --test test.csv\n",
-           TOOL, TOOL, TOOL, TOOL);
+    printf(
+        "Usage: %s MODEL.sbtm (--test FILE.ts | --synthetic) [--json] [--threads N]\n"
+        "Evaluate a trained model on labelled test data: accuracy and mean cross-entropy for a\n"
+        "classifier; for a forecaster, MSE and MAE on the test split of the CSV (by date) beside the\n"
+        "persistence baseline; for an anomaly model, the thresholds refitted on the train +\n"
+        "validation scores as in training and the test metrics (pooled over the entities; --json\n"
+        "adds each entity and the POT guard).\n\n"
+        "  --test FILE      test data: UEA .ts (labels among the model's classes), the forecasting CSV,\n"
+        "                   an anomaly folder (SMD, MSL, SMAP) or an anomaly test CSV\n"
+        "  --synthetic      the test half of the built-in synthetic set\n"
+        "  --entity SPEC    anomaly folders: NAME, NAME,NAME,... or all (default: the model's entities)\n"
+        "  --labels CSV     anomaly models on NASA data: the label file (default beside DIR)\n"
+        "  --train FILE     anomaly models on CSV files: the training CSV (thresholds come from it)\n"
+        "  --label-column NAME  --time-column NAME   anomaly CSV files (default: as in training)\n"
+        "  --pot-risk R  --pot-level Q   anomaly: POT settings (default: those stored in the model)\n"
+        "  --json           print one JSON object instead of text; its keys, by the model's task:\n"
+        "                     classify: model, task, cases, correct, accuracy, loss\n"
+        "                     forecast: model, task, windows, mse, mae, mse_original, mae_original,\n"
+        "                       persistence_mse, persistence_mae, split, split_rows {train, validation,\n"
+        "                       test: [first, end)}, filled {column: cells filled}\n"
+        "                     anomaly: model, task, steps, anomalous, auc_pr, pot {threshold, precision,\n"
+        "                       recall, f1, pa_precision, pa_recall, pa_f1, risk, level, fallback, fitted,\n"
+        "                       initial, max_calibration_score}, quantile {threshold, precision, recall,\n"
+        "                       f1, pa_precision, pa_recall, pa_f1, q}, entities [{name, steps, anomalous,\n"
+        "                       auc_pr, pot {...}, quantile {...}}]\n"
+        "                   (a forecasting CSV is split and read as in training: the rule and fill\n"
+        "                   stored in the model, whatever the file is called)\n"
+        "  --threads N      threads (default: all cores)\n"
+        "  -h, --help       this help      -V, --version   the version\n\n"
+        "Examples:\n"
+        "  %s jv.sbtm --test JapaneseVowels_TEST.ts --json\n"
+        "  %s etth1.sbtm --test ETTh1.csv\n"
+        "  %s smd.sbtm --test data/anomaly/SMD --entity machine-1-1,machine-1-6 --json\n"
+        "  %s m.sbtm --train train.csv --test test.csv\n",
+        TOOL, TOOL, TOOL, TOOL, TOOL);
 }
 
 /* A label table holding the model's class names, so test labels map as in training. */
@@ -125,8 +139,14 @@ static int eval_anomaly(const char *model_path, sbt_model *m, const anomaly_flag
 static int eval_forecast(const char *model_path, sbt_model *m, const char *csv, int json) {
     sbt_forecast_options fo = sbt_forecast_defaults();
     fo.window = m->cfg.max_len;
+    /* As training read it: a model from before the split was stored (0, auto) falls back to
+     * the file's name, as then. */
+    fo.scheme = (sbt_split_scheme)m->cfg.split;
+    memcpy(fo.ratio, m->cfg.split_ratio, sizeof fo.ratio);
+    fo.fill = m->cfg.fill;
     sbt_forecast_data *d = NULL;
     if (sbt_forecast_load(csv, &fo, &d)) return tool_fail_lib(TOOL);
+    tool_print_forecast_data(TOOL, d, !json);
     int rc = tool_report_forecast(TOOL, m, d, json ? model_path : NULL);
     sbt_forecast_free(d);
     return rc;
@@ -175,7 +195,7 @@ int main(int argc, char **argv) {
             break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
-        default: return TOOL_EXIT_USAGE;
+        default: return tool_usage_hint(TOOL);
         }
     }
     if (optind != argc - 1) return tool_usage_error(TOOL, "give exactly one model file");
@@ -210,12 +230,16 @@ int main(int argc, char **argv) {
     int rc = load_test(test_path, synthetic, m, &test);
     double acc = 0, loss = 0;
     if (!rc && sbt_model_classify(m, test, NULL, &acc, &loss)) rc = tool_fail_lib(TOOL);
-    if (!rc && json)
-        printf(
-            "{\"model\": \"%s\", \"task\": \"classify\", \"cases\": %d, \"correct\": %d, \"accuracy\": %.6f, "
-            "\"loss\": %.6f}\n",
-            model_path, test->n, (int)(acc * test->n + 0.5), acc, loss);
-    else if (!rc)
+    if (!rc && json) {
+        cJSON *root = cJSON_CreateObject();
+        tool_json_string(root, "model", model_path);
+        cJSON_AddStringToObject(root, "task", "classify");
+        cJSON_AddNumberToObject(root, "cases", test->n);
+        cJSON_AddNumberToObject(root, "correct", (int)(acc * test->n + 0.5));
+        cJSON_AddNumberToObject(root, "accuracy", acc);
+        cJSON_AddNumberToObject(root, "loss", loss);
+        rc = tool_json_print(TOOL, root);
+    } else if (!rc)
         printf("accuracy %.4f (%d of %d cases), mean cross-entropy %.4f\n", acc, (int)(acc * test->n + 0.5),
                test->n, loss);
     sbt_dataset_free(test);

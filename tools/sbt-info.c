@@ -1,9 +1,11 @@
 /* sbt-info: describe a model file: configuration, tensors, parameter counts. */
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sbt/anomaly.h"
+#include "sbt/forecast.h"
 #include "sbt/model.h"
 #include "tool_common.h"
 
@@ -38,6 +40,15 @@ static void print_window_text(const sbt_model *m, const sbt_anomaly_settings *s)
     if (c->task == SBT_TASK_CLASSIFY) return;
     printf("  windows of %d steps, fed %s\n", c->max_len,
            c->window_norm == SBT_WINDOW_LAST ? "relative to the last observed step" : "z-scored");
+    if (c->task == SBT_TASK_FORECAST) {
+        sbt_split_rule rule = {.scheme = (sbt_split_scheme)c->split};
+        memcpy(rule.ratio, c->split_ratio, sizeof rule.ratio);
+        char split[96];
+        sbt_split_rule_format(&rule, split, sizeof split);
+        printf("  CSV split %s%s, empty or NaN cells %s\n", split,
+               c->split == SBT_SPLIT_AUTO ? " (by the file's name)" : "",
+               c->fill ? "filled linearly" : "refused");
+    }
     if (c->task != SBT_TASK_ANOMALY) return;
     printf("  anomaly thresholds: POT risk %g, level %g; quantile %g; trained on %s\n", s->opt.pot_risk,
            s->opt.pot_level, s->opt.quantile, s->entities ? s->entities : "(not recorded)");
@@ -83,33 +94,67 @@ static void print_text(const char *path, const sbt_model *m, const sbt_anomaly_s
         (long long)frozen);
 }
 
-static void print_json(const char *path, const sbt_model *m, const sbt_anomaly_settings *s) {
+static cJSON *shape_json(const sbt_tensor_info *ti) {
+    double dims[2] = {(double)ti->shape[0], ti->ndim > 1 ? (double)ti->shape[1] : 0};
+    return cJSON_CreateDoubleArray(dims, ti->ndim > 1 ? 2 : 1);
+}
+
+/* Forecast models: the split rule and fill choice sbt-eval applies to the CSV. */
+static void forecast_json(cJSON *root, const sbt_config *c) {
+    sbt_split_rule rule = {.scheme = (sbt_split_scheme)c->split};
+    memcpy(rule.ratio, c->split_ratio, sizeof rule.ratio);
+    char split[96];
+    sbt_split_rule_format(&rule, split, sizeof split);
+    cJSON_AddStringToObject(root, "split", split);
+    cJSON_AddStringToObject(root, "fill", c->fill ? "linear" : "none");
+}
+
+static int print_json(const char *path, const sbt_model *m, const sbt_anomaly_settings *s) {
     const sbt_config *c = &m->cfg;
-    printf("{\"model\": \"%s\", \"task\": \"%s\", \"channels\": %d, \"outputs\": %d, \"max_len\": %d, "
-           "\"d_model\": %d, \"heads\": %d, \"layers\": %d, \"d_ff\": %d, \"norm\": \"%s\", \"pos\": \"%s\", "
-           "\"weights\": \"%s\", \"keep\": %.9g, \"attention\": \"%s\", \"parameters\": %lld, ",
-           path, sbt_task_name(c->task), c->channels, c->outputs, c->max_len, c->d_model, c->heads, c->layers,
-           c->d_ff, sbt_norm_name(c->norm), sbt_posenc_name(c->pos), sbt_weights_name(c->weights), c->keep,
-           sbt_attention_name(c->attention), (long long)sbt_model_param_count(m));
+    cJSON *root = cJSON_CreateObject();
+    tool_json_string(root, "model", path);
+    cJSON_AddStringToObject(root, "task", sbt_task_name(c->task));
+    cJSON_AddNumberToObject(root, "channels", c->channels);
+    cJSON_AddNumberToObject(root, "outputs", c->outputs);
+    cJSON_AddNumberToObject(root, "max_len", c->max_len);
+    cJSON_AddNumberToObject(root, "d_model", c->d_model);
+    cJSON_AddNumberToObject(root, "heads", c->heads);
+    cJSON_AddNumberToObject(root, "layers", c->layers);
+    cJSON_AddNumberToObject(root, "d_ff", c->d_ff);
+    cJSON_AddStringToObject(root, "norm", sbt_norm_name(c->norm));
+    cJSON_AddStringToObject(root, "pos", sbt_posenc_name(c->pos));
+    cJSON_AddStringToObject(root, "weights", sbt_weights_name(c->weights));
+    tool_json_float(root, "keep", c->keep);
+    cJSON_AddStringToObject(root, "attention", sbt_attention_name(c->attention));
+    cJSON_AddNumberToObject(root, "parameters", (double)sbt_model_param_count(m));
     if (c->task != SBT_TASK_CLASSIFY)
-        printf("\"window_norm\": \"%s\", ", sbt_window_norm_name(c->window_norm));
+        cJSON_AddStringToObject(root, "window_norm", sbt_window_norm_name(c->window_norm));
+    if (c->task == SBT_TASK_FORECAST) forecast_json(root, c);
     if (c->task == SBT_TASK_ANOMALY) {
-        printf("\"anomaly\": {\"pot_risk\": %.9g, \"pot_level\": %.9g, \"quantile\": %.9g, \"entities\": ",
-               s->opt.pot_risk, s->opt.pot_level, s->opt.quantile);
-        if (s->entities)
-            printf("\"%s\"}, ", s->entities);
-        else
-            printf("null}, ");
+        cJSON *a = cJSON_AddObjectToObject(root, "anomaly");
+        if (a) {
+            cJSON_AddNumberToObject(a, "pot_risk", s->opt.pot_risk);
+            cJSON_AddNumberToObject(a, "pot_level", s->opt.pot_level);
+            cJSON_AddNumberToObject(a, "quantile", s->opt.quantile);
+            tool_json_string(a, "entities", s->entities);
+        }
     }
-    printf("\"tensors\": [");
-    for (int i = 0; i < m->n_tensors; i++) {
+    if (m->class_names) {
+        cJSON *classes = cJSON_AddArrayToObject(root, "classes");
+        for (int i = 0; classes && i < c->outputs; i++)
+            cJSON_AddItemToArray(classes, cJSON_CreateString(m->class_names[i]));
+    }
+    cJSON *list = cJSON_AddArrayToObject(root, "tensors");
+    for (int i = 0; list && i < m->n_tensors; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
-        char shape[48];
-        shape_text(ti, shape, sizeof shape);
-        printf("%s{\"name\": \"%s\", \"kind\": \"%s\", \"shape\": %s, \"values\": %lld}", i ? ", " : "",
-               ti->name, kind_name(ti->kind), shape, (long long)ti->size);
+        cJSON *t = cJSON_CreateObject();
+        tool_json_string(t, "name", ti->name);
+        cJSON_AddStringToObject(t, "kind", kind_name(ti->kind));
+        cJSON_AddItemToObject(t, "shape", shape_json(ti));
+        cJSON_AddNumberToObject(t, "values", (double)ti->size);
+        cJSON_AddItemToArray(list, t);
     }
-    printf("]}\n");
+    return tool_json_print(TOOL, root);
 }
 
 int main(int argc, char **argv) {
@@ -123,18 +168,19 @@ int main(int argc, char **argv) {
         case 'j': json = 1; break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
-        default: return TOOL_EXIT_USAGE;
+        default: return tool_usage_hint(TOOL);
         }
     }
     if (optind != argc - 1) return tool_usage_error(TOOL, "give exactly one model file");
     sbt_model *m = NULL;
     sbt_anomaly_settings settings = {0};
     if (sbt_anomaly_model_load(argv[optind], &m, &settings)) return tool_fail_lib(TOOL);
+    int rc = TOOL_EXIT_OK;
     if (json)
-        print_json(argv[optind], m, &settings);
+        rc = print_json(argv[optind], m, &settings);
     else
         print_text(argv[optind], m, &settings);
     sbt_anomaly_settings_free(&settings);
     sbt_model_free(m);
-    return TOOL_EXIT_OK;
+    return rc;
 }

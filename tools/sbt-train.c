@@ -33,6 +33,14 @@ static void usage(void) {
            "Model (defaults: the paper's classifier):\n"
            "  --task classify|forecast  the task (classify); forecast: --train FILE.csv with a date\n"
            "                        column, split by date (train/validation/test), last step predicted\n"
+           "  --split RULE          forecast: ett-hour (12/4/4 months of hourly rows), ett-minute (the same\n"
+           "                        of 15-minute rows), ratio:A,B,C (train, validation, test fractions of\n"
+           "                        the rows, e.g. ratio:0.7,0.1,0.2) or auto (default: ett-hour for ETTh*\n"
+           "                        files, ett-minute for ETTm*, else ratio:0.7,0.1,0.2). Printed with the\n"
+           "                        rows of each split and stored in the model: sbt-eval splits the same\n"
+           "  --fill none|linear    forecast: an empty or NaN cell is an error naming the first and the\n"
+           "                        count (none, the default), or filled by linear interpolation down its\n"
+           "                        column, the count per column said on stderr (stored in the model)\n"
            "  --task anomaly        --train DIR (SMD: train/ test/ test_label/; NASA MSL|SMAP: train/ test/\n"
            "                        with ../SMAP_MSL/labeled_anomalies.csv) --entity NAME, or --train\n"
            "                        A.csv --test B.csv --label-column NAME: the model predicts each step\n"
@@ -91,8 +99,9 @@ static void usage(void) {
            "  -h, --help            this help      -V, --version   the version\n\n"
            "Example:\n"
            "  %s --task classify --model dense --train JapaneseVowels_TRAIN.ts \\\n"
-           "            --test JapaneseVowels_TEST.ts --epochs 100 --seed 0 -o jv.sbtm\n",
-           TOOL, TOOL);
+           "            --test JapaneseVowels_TEST.ts --epochs 100 --seed 0 -o jv.sbtm\n"
+           "  %s --task forecast --model sbt --keep 0.5 --train ETTh1.csv --split ett-hour -o etth1.sbtm\n",
+           TOOL, TOOL, TOOL);
     printf("  %s --task anomaly --train data/anomaly/SMD --entity machine-1-6,machine-1-7 -o smd.sbtm\n"
            "  %s --task anomaly --train train.csv --test test.csv --label-column label -o m.sbtm\n",
            TOOL, TOOL);
@@ -103,6 +112,8 @@ typedef struct {
     int synthetic, progress, quiet, threads, keep_given, window, d_model_given, epochs_given, patience_given,
         train_stride;
     const char *entity, *labels, *label_column, *time_column;
+    sbt_split_rule split; /* forecast: --split (scheme AUTO when not given) */
+    int split_given, fill;
     double val_frac;
     sbt_anomaly_options anomaly;
     int pot_given;
@@ -150,7 +161,9 @@ enum {
     OPT_LABEL_COLUMN,
     OPT_TIME_COLUMN,
     OPT_POT_RISK,
-    OPT_POT_LEVEL
+    OPT_POT_LEVEL,
+    OPT_SPLIT,
+    OPT_FILL
 };
 
 static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
@@ -193,6 +206,8 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"time-column", required_argument, 0, OPT_TIME_COLUMN},
                                              {"pot-risk", required_argument, 0, OPT_POT_RISK},
                                              {"pot-level", required_argument, 0, OPT_POT_LEVEL},
+                                             {"split", required_argument, 0, OPT_SPLIT},
+                                             {"fill", required_argument, 0, OPT_FILL},
                                              {"output", required_argument, 0, 'o'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
@@ -288,6 +303,10 @@ static int set_choice(options *o, int opt, const char *arg) {
         if (!strcmp(arg, "adam")) return o->tc.optimizer = SBT_OPT_ADAM, 0;
         if (!strcmp(arg, "adamw")) return o->tc.optimizer = SBT_OPT_ADAMW, 0;
         return -1;
+    case OPT_FILL:
+        if (!strcmp(arg, "none")) return o->fill = 0, 0;
+        if (!strcmp(arg, "linear")) return o->fill = 1, 0;
+        return -1;
     }
     return -1;
 }
@@ -355,6 +374,12 @@ static int parse_args(int argc, char **argv, options *o) {
         case OPT_LABELS: o->labels = optarg; break;
         case OPT_LABEL_COLUMN: o->label_column = optarg; break;
         case OPT_TIME_COLUMN: o->time_column = optarg; break;
+        case OPT_SPLIT:
+            if (sbt_split_rule_parse(optarg, &o->split))
+                return tool_usage_error(TOOL, "--split: %s", sbt_last_error());
+            o->split_given = 1;
+            break;
+        case OPT_FILL:
         case OPT_ALPHA:
         case OPT_ATTN:
         case OPT_TASK:
@@ -366,7 +391,7 @@ static int parse_args(int argc, char **argv, options *o) {
             if (set_choice(o, opt, optarg))
                 return tool_usage_error(TOOL, "unsupported value '%s' for --%s", optarg, option_name(opt));
             break;
-        case '?': return TOOL_EXIT_USAGE;
+        case '?': return tool_usage_hint(TOOL);
         default:
             if (set_numeric(o, opt, optarg))
                 return tool_usage_error(TOOL, "invalid value '%s' for --%s", optarg, option_name(opt));
@@ -395,6 +420,8 @@ static int parse_args(int argc, char **argv, options *o) {
         return tool_usage_error(TOOL, "--label-column, --time-column, --labels, --pot-risk and --pot-level "
                                       "apply to --task anomaly");
     }
+    if (o->cfg.task != SBT_TASK_FORECAST && (o->split_given || o->fill))
+        return tool_usage_error(TOOL, "--split and --fill apply to --task forecast");
     int csv_anomaly = o->cfg.task == SBT_TASK_ANOMALY && o->label_column;
     if (o->cfg.task != SBT_TASK_CLASSIFY && (o->synthetic || (o->test_path && !csv_anomaly)))
         return tool_usage_error(TOOL,
@@ -565,8 +592,12 @@ static int run_windows(const options *o, progress_state *progress) {
     } else {
         sbt_forecast_options fo = sbt_forecast_defaults();
         fo.window = window ? window : 200;
+        fo.scheme = o->split.scheme;
+        memcpy(fo.ratio, o->split.ratio, sizeof fo.ratio);
+        fo.fill = o->fill;
         window = fo.window;
         rc = sbt_forecast_load(o->train_path, &fo, &d) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
+        if (!rc) tool_print_forecast_data(TOOL, d, 1);
     }
     if (rc) return rc;
     sbt_config cfg = o->cfg;
@@ -585,6 +616,11 @@ static int run_windows(const options *o, progress_state *progress) {
     if (!rc && sbt_trainer_fit_examples(t, &train, &val, o->checkpoint, on_epoch, progress))
         rc = tool_fail_lib(TOOL);
     if (progress->enabled && progress->tty) fputc('\n', stderr);
+    if (!rc && cfg.task == SBT_TASK_FORECAST) { /* how the CSV was read, for sbt-eval */
+        m->cfg.split = (int)d->split.scheme;
+        memcpy(m->cfg.split_ratio, d->split.ratio, sizeof m->cfg.split_ratio);
+        m->cfg.fill = o->fill;
+    }
     if (!rc) {
         memcpy(sbt_model_data(m, "data.mean"), d->mean, (size_t)channels * sizeof(float));
         memcpy(sbt_model_data(m, "data.std"), d->std, (size_t)channels * sizeof(float));
@@ -607,6 +643,8 @@ int main(int argc, char **argv) {
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
+    if (tool_check_output(TOOL, o.output) || (o.checkpoint && tool_check_output(TOOL, o.checkpoint)))
+        return TOOL_EXIT_RUNTIME;
     if (o.threads) sbt_set_threads(o.threads);
     if (o.cfg.task != SBT_TASK_CLASSIFY) {
         progress_state fp = {isatty(STDERR_FILENO), !o.quiet && (o.progress || isatty(STDERR_FILENO))};

@@ -1,11 +1,15 @@
 #include "tool_common.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sbt/error.h"
 #include "sbt/forecast.h"
@@ -26,6 +30,62 @@ int tool_usage_error(const char *tool, const char *fmt, ...) {
     va_end(ap);
     fprintf(stderr, "\nTry '%s --help'.\n", tool);
     return TOOL_EXIT_USAGE;
+}
+
+int tool_usage_hint(const char *tool) {
+    fprintf(stderr, "Try '%s --help'.\n", tool);
+    return TOOL_EXIT_USAGE;
+}
+
+int tool_check_output(const char *tool, const char *path) {
+    struct stat st;
+    const char *why = NULL;
+    if (!*path)
+        why = "empty file name";
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        why = "it is a directory";
+    char *probe = why ? NULL : malloc(strlen(path) + 32);
+    if (!why && !probe) why = "out of memory";
+    if (probe) { /* the temporary name sbt_write_file_atomic uses, created and removed */
+        snprintf(probe, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
+        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0)
+            why = strerror(errno);
+        else
+            close(fd), unlink(probe);
+        free(probe);
+    }
+    if (!why) return TOOL_EXIT_OK;
+    fprintf(stderr, "%s: error: cannot write %s: %s (nothing was done)\n", tool, path, why);
+    return TOOL_EXIT_RUNTIME;
+}
+
+void tool_json_float(cJSON *obj, const char *key, double v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    if (isfinite(v))
+        cJSON_AddNumberToObject(obj, key, strtod(buf, NULL));
+    else
+        cJSON_AddNullToObject(obj, key);
+}
+
+void tool_json_string(cJSON *obj, const char *key, const char *s) {
+    if (s)
+        cJSON_AddStringToObject(obj, key, s);
+    else
+        cJSON_AddNullToObject(obj, key);
+}
+
+int tool_json_print(const char *tool, cJSON *obj) {
+    char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
+    cJSON_Delete(obj);
+    if (!text) {
+        fprintf(stderr, "%s: error: out of memory while writing JSON\n", tool);
+        return TOOL_EXIT_RUNTIME;
+    }
+    puts(text);
+    cJSON_free(text);
+    return TOOL_EXIT_OK;
 }
 
 int tool_parse_int(const char *s, long lo, long hi, long *out) {
@@ -117,74 +177,61 @@ static void print_pot_fallback(const sbt_pot_guarded *g, const sbt_anomaly_optio
     printf("; the threshold is the %.6g-quantile of the calibration scores instead\n", 1.0 - o->pot_risk);
 }
 
-static void json_string(const char *s) {
-    putchar('"');
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
+static cJSON *json_detection(cJSON *parent, const char *name, const sbt_anomaly_result *r) {
+    cJSON *o = cJSON_AddObjectToObject(parent, name);
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "threshold", r->threshold);
+    cJSON_AddNumberToObject(o, "precision", r->raw.precision);
+    cJSON_AddNumberToObject(o, "recall", r->raw.recall);
+    cJSON_AddNumberToObject(o, "f1", r->raw.f1);
+    cJSON_AddNumberToObject(o, "pa_precision", r->point_adjusted.precision);
+    cJSON_AddNumberToObject(o, "pa_recall", r->point_adjusted.recall);
+    cJSON_AddNumberToObject(o, "pa_f1", r->point_adjusted.f1);
+    return o;
 }
 
-/* A number, or null for NaN and infinity (which JSON cannot hold). */
-static void json_number(const char *fmt, double v) {
-    if (isfinite(v))
-        printf(fmt, v);
-    else
-        printf("null");
+static void json_counts(cJSON *o, int64_t steps, int64_t anomalous, double auc_pr) {
+    cJSON_AddNumberToObject(o, "steps", (double)steps);
+    cJSON_AddNumberToObject(o, "anomalous", (double)anomalous);
+    cJSON_AddNumberToObject(o, "auc_pr", auc_pr); /* NaN (no anomaly) prints as null */
 }
 
-static void json_detection(const char *name, const sbt_anomaly_result *r) {
-    printf("\"%s\": {\"threshold\": %.9g, \"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, "
-           "\"pa_precision\": %.6f, \"pa_recall\": %.6f, \"pa_f1\": %.6f",
-           name, r->threshold, r->raw.precision, r->raw.recall, r->raw.f1, r->point_adjusted.precision,
-           r->point_adjusted.recall, r->point_adjusted.f1);
-}
-
-static void json_entity(const sbt_anomaly_entity_report *e, const char *name) {
-    printf("{\"name\": ");
-    json_string(name);
-    printf(", \"steps\": %lld, \"anomalous\": %lld, \"auc_pr\": ", (long long)e->test_steps,
-           (long long)e->test_anomalies);
-    json_number("%.6f", e->auc_pr);
-    printf(", ");
-    json_detection("pot", &e->pot);
-    printf("}, ");
-    json_detection("quantile", &e->quantile);
-    printf("}}");
-}
-
-static void json_report(const sbt_anomaly_report *r, const sbt_anomaly_options *o,
-                        const sbt_entity_list *names, const char *single_name, const char *model_path) {
+static cJSON *json_report(const sbt_anomaly_report *r, const sbt_anomaly_options *o,
+                          const sbt_entity_list *names, const char *single_name, const char *model_path) {
     const sbt_pot_guarded *g = &r->pot_fit;
-    printf("{\"model\": ");
-    json_string(model_path);
-    printf(", \"task\": \"anomaly\", \"steps\": %lld, \"anomalous\": %lld, \"auc_pr\": %.6f, ",
-           (long long)r->test_steps, (long long)r->test_anomalies, r->auc_pr);
-    json_detection("pot", &r->pot);
-    printf(", \"risk\": %.9g, \"level\": %.9g, \"fallback\": \"%s\", \"fitted\": ", o->pot_risk, o->pot_level,
-           sbt_pot_fallback_name(g->fallback));
-    json_number("%.9g", g->fitted);
-    printf(", \"initial\": %.9g, \"max_calibration_score\": %.9g}, ", g->fit.init_threshold, g->max_score);
-    json_detection("quantile", &r->quantile);
-    printf(", \"q\": %.9g}, \"entities\": [", o->quantile);
-    for (int e = 0; e < r->entities; e++) {
-        if (e) printf(", ");
-        json_entity(&r->entity[e], names && e < names->count ? names->names[e] : single_name);
+    cJSON *root = cJSON_CreateObject();
+    tool_json_string(root, "model", model_path);
+    cJSON_AddStringToObject(root, "task", "anomaly");
+    json_counts(root, r->test_steps, r->test_anomalies, r->auc_pr);
+    cJSON *pot = json_detection(root, "pot", &r->pot);
+    if (pot) {
+        cJSON_AddNumberToObject(pot, "risk", o->pot_risk);
+        cJSON_AddNumberToObject(pot, "level", o->pot_level);
+        cJSON_AddStringToObject(pot, "fallback", sbt_pot_fallback_name(g->fallback));
+        cJSON_AddNumberToObject(pot, "fitted", g->fitted);
+        cJSON_AddNumberToObject(pot, "initial", g->fit.init_threshold);
+        cJSON_AddNumberToObject(pot, "max_calibration_score", g->max_score);
     }
-    printf("]}\n");
+    cJSON *q = json_detection(root, "quantile", &r->quantile);
+    if (q) cJSON_AddNumberToObject(q, "q", o->quantile);
+    cJSON *list = cJSON_AddArrayToObject(root, "entities");
+    for (int e = 0; list && e < r->entities; e++) {
+        const sbt_anomaly_entity_report *x = &r->entity[e];
+        cJSON *item = cJSON_CreateObject();
+        tool_json_string(item, "name", names && e < names->count ? names->names[e] : single_name);
+        json_counts(item, x->test_steps, x->test_anomalies, x->auc_pr);
+        json_detection(item, "pot", &x->pot);
+        json_detection(item, "quantile", &x->quantile);
+        cJSON_AddItemToArray(list, item);
+    }
+    return root;
 }
 
 void tool_print_anomaly_report(const sbt_anomaly_report *r, const sbt_anomaly_options *o,
                                const sbt_entity_list *names, const char *single_name,
                                const char *json_model_path) {
     if (json_model_path) {
-        json_report(r, o, names, single_name, json_model_path);
+        tool_json_print("sbt", json_report(r, o, names, single_name, json_model_path));
         return;
     }
     printf("test: %lld steps, %lld anomalous; AUC-PR %.4f\n", (long long)r->test_steps,
@@ -197,6 +244,34 @@ void tool_print_anomaly_report(const sbt_anomaly_report *r, const sbt_anomaly_op
     print_detection("quantile", &r->quantile);
 }
 
+void tool_print_forecast_data(const char *tool, const sbt_forecast_data *d, int to_stdout) {
+    char split[512];
+    sbt_forecast_split_describe(&d->split, split, sizeof split);
+    fprintf(to_stdout ? stdout : stderr, "split %s\n", split);
+    for (int c = 0; d->filled && c < d->series.channels; c++)
+        if (d->filled[c])
+            fprintf(stderr, "%s: filled %lld empty or NaN cells of column '%s' (linear)\n", tool,
+                    (long long)d->filled[c], d->series.channel_names[c]);
+}
+
+/* The split rule and each split's rows, as sbt-eval's JSON gives them. */
+static void json_split(cJSON *root, const sbt_forecast_data *d) {
+    sbt_split_rule rule = {.scheme = d->split.scheme};
+    memcpy(rule.ratio, d->split.ratio, sizeof rule.ratio);
+    char name[96];
+    sbt_split_rule_format(&rule, name, sizeof name);
+    cJSON_AddStringToObject(root, "split", name);
+    cJSON *rows = cJSON_AddObjectToObject(root, "split_rows");
+    static const char *const what[3] = {"train", "validation", "test"};
+    for (int k = 0; rows && k < 3; k++) {
+        double range[2] = {(double)d->split.row_begin[k], (double)d->split.row_end[k]};
+        cJSON_AddItemToObject(rows, what[k], cJSON_CreateDoubleArray(range, 2));
+    }
+    cJSON *filled = cJSON_AddObjectToObject(root, "filled");
+    for (int c = 0; filled && d->filled && c < d->series.channels; c++)
+        cJSON_AddNumberToObject(filled, d->series.channel_names[c], (double)d->filled[c]);
+}
+
 int tool_report_forecast(const char *tool, sbt_model *m, const sbt_forecast_data *d,
                          const char *json_model_path) {
     sbt_examples test = sbt_examples_of_forecast(d, SBT_FC_TEST);
@@ -204,16 +279,23 @@ int tool_report_forecast(const char *tool, sbt_model *m, const sbt_forecast_data
     sbt_forecast_metrics base;
     if (sbt_model_evaluate(m, &test, NULL, &e) || sbt_forecast_persistence(d, SBT_FC_TEST, &base))
         return tool_fail_lib(tool);
-    if (json_model_path)
-        printf("{\"model\": \"%s\", \"task\": \"forecast\", \"windows\": %lld, \"mse\": %.6f, \"mae\": %.6f, "
-               "\"mse_original\": %.6g, \"mae_original\": %.6g, \"persistence_mse\": %.6f, "
-               "\"persistence_mae\": %.6f}\n",
-               json_model_path, (long long)e.count, e.forecast.mse, e.forecast.mae, e.forecast.mse_raw,
-               e.forecast.mae_raw, base.mse, base.mae);
-    else
-        printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows\n"
-               "persistence baseline: MSE %.4f MAE %.4f (standardised)\n",
-               e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
-               base.mse, base.mae);
+    if (json_model_path) {
+        cJSON *root = cJSON_CreateObject();
+        tool_json_string(root, "model", json_model_path);
+        cJSON_AddStringToObject(root, "task", "forecast");
+        cJSON_AddNumberToObject(root, "windows", (double)e.count);
+        cJSON_AddNumberToObject(root, "mse", e.forecast.mse);
+        cJSON_AddNumberToObject(root, "mae", e.forecast.mae);
+        cJSON_AddNumberToObject(root, "mse_original", e.forecast.mse_raw);
+        cJSON_AddNumberToObject(root, "mae_original", e.forecast.mae_raw);
+        cJSON_AddNumberToObject(root, "persistence_mse", base.mse);
+        cJSON_AddNumberToObject(root, "persistence_mae", base.mae);
+        json_split(root, d);
+        return tool_json_print(tool, root);
+    }
+    printf("test MSE %.4f MAE %.4f (standardised), MSE %.4g MAE %.4g (original units), %lld windows\n"
+           "persistence baseline: MSE %.4f MAE %.4f (standardised)\n",
+           e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
+           base.mse, base.mae);
     return TOOL_EXIT_OK;
 }

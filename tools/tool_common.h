@@ -18,11 +18,31 @@ int tool_usage_error(const char *tool, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* After getopt has said what was wrong with an option (unknown, or missing its value):
+ * prints "Try '<tool> --help'." to stderr and returns TOOL_EXIT_USAGE. */
+int tool_usage_hint(const char *tool);
+/* Whether `path` can be written the way the tools write files (a temporary file beside it,
+ * then a rename), checked before any work so that a long run never ends in "cannot write":
+ * creates and removes the temporary file. Returns 0, or prints
+ * "<tool>: error: cannot write <path>: <reason>" and returns TOOL_EXIT_RUNTIME. */
+int tool_check_output(const char *tool, const char *path);
+
 /* Strict parsers for flag values: the whole string must be a number in [lo, hi].
  * Return 0 on success, -1 (nothing written) otherwise. */
 int tool_parse_int(const char *s, long lo, long hi, long *out);
 int tool_parse_u64(const char *s, uint64_t *out);
 int tool_parse_double(const char *s, double lo, double hi, double *out);
+
+/* --json output: every tool builds a cJSON object and prints it with tool_json_print, so
+ * that any string (a path with a quote, a class name with a backslash) is escaped. */
+struct cJSON;
+/* Adds a number rounded to 9 significant digits (what a float holds; null when not finite). */
+void tool_json_float(struct cJSON *obj, const char *key, double v);
+/* Adds a string, or null for NULL. */
+void tool_json_string(struct cJSON *obj, const char *key, const char *s);
+/* Prints obj on one line to stdout and frees it; returns 0, or TOOL_EXIT_RUNTIME (said on
+ * stderr) when obj is NULL or cannot be printed (out of memory while building it). */
+int tool_json_print(const char *tool, struct cJSON *obj);
 
 struct sbt_anomaly_report;
 struct sbt_anomaly_options;
@@ -62,6 +82,9 @@ struct sbt_model;
  * not NULL. Returns an exit code (failures reported under `tool`). */
 int tool_report_forecast(const char *tool, struct sbt_model *m, const struct sbt_forecast_data *d,
                          const char *json_model_path);
+/* "split <rule>: train rows [a, b), ..." on stdout (to_stdout) or stderr, and on stderr how
+ * many empty or NaN cells were filled in each column (when the data was read with fill). */
+void tool_print_forecast_data(const char *tool, const struct sbt_forecast_data *d, int to_stdout);
 
 void tool_print_anomaly_report(const struct sbt_anomaly_report *r, const struct sbt_anomaly_options *o,
                                const struct sbt_entity_list *names, const char *single_name,

@@ -78,6 +78,15 @@ if have_tool "$train"; then
             "$train" --task classify --model dense --train "$good" --test "$f" --epochs 1 -o "$out"
     fi
 
+    good=$bad_dir/unknown_label_TRAIN.ts
+    f=$bad_dir/unlabelled_TEST.ts
+    expect_error "sbt-train on unlabelled_TEST.ts (train: unknown_label_TRAIN.ts)" "$f" "$out" -- \
+        "$train" --task classify --model dense --train "$good" --test "$f" --epochs 1 -o "$out"
+
+    f=$bad_dir/gaps.csv
+    expect_error "sbt-train --task forecast on gaps.csv" "$f" "$out" -- \
+        "$train" --task forecast --train "$f" --window 2 --epochs 1 -o "$out"
+
     f=$tmp/no_such_file.ts
     expect_error "sbt-train on a missing file" "$f" "$out" -- \
         "$train" --task classify --model dense --train "$f" --test "$f" --epochs 1 -o "$out"

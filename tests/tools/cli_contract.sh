@@ -3,7 +3,8 @@
 # its command line:
 #   --help          exits 0, prints (on stdout) the tool's name and an example
 #   --version       exits 0, prints (on stdout) the tool's name and a version number
-#   --no-such-flag  exits 2 (usage error) and says something on stderr
+#   --no-such-flag  exits 2 (usage error), says what is wrong on stderr and ends with the
+#                   line "Try '<tool> --help'." (as every usage error does)
 # The tools the README documents (sbt-train, sbt-eval, sbt-info) must exist.
 # Ends with "N passed, N failed"; exits non-zero if any check failed.
 set -uo pipefail
@@ -66,6 +67,8 @@ for exe in "${tools[@]}"; do
         fail "$name --no-such-flag: exit $rc, expected 2"
     elif [[ ! -s $tmp/err ]]; then
         fail "$name --no-such-flag: nothing on stderr"
+    elif ! grep -qxF "Try '$name --help'." "$tmp/err"; then
+        fail "$name --no-such-flag: no \"Try '$name --help'.\" line on stderr"
     elif ! sanitizer_clean "$tmp/err"; then
         fail "$name --no-such-flag: sanitizer report"
     else

@@ -63,8 +63,8 @@ sbt_status sbt_series_concat(const sbt_series *const *parts, int count, int64_t 
 
 /* A series from a CSV table (sbt_csv_read; pass the date column as its skip_column): every
  * column but `label_column` is a channel, named as in the header. The label column (NULL for
- * none) must hold 0 or 1 on every row. Beware that sbt_csv_read fills empty and NaN cells by
- * interpolation, labels included; sbt_series_read_csv does not. */
+ * none) must hold 0 or 1 on every row. Beware that a table read with SBT_CSV_FILL_LINEAR has
+ * its empty and NaN cells filled by interpolation, labels included. */
 sbt_status sbt_series_from_table(const sbt_table *t, const char *label_column, sbt_series **out);
 
 /* The label column may be missing from the file (a training file): then label is NULL. */

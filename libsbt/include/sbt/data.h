@@ -64,16 +64,22 @@ sbt_status sbt_ts_read(const char *path, const sbt_dataset *label_ref, sbt_datas
 
 /* A numeric table from a CSV file (plain or gzip; CRLF accepted). The first row is a
  * header. The column named `skip_column` (e.g. a date column; NULL for none) is kept as
- * text in `row_keys`; every other cell must parse as a finite number or be empty/NaN
- * (filled by linear interpolation down its column). */
+ * text in `row_keys`; every other cell must parse as a finite number. An empty or NaN
+ * cell is SBT_ERR_NUMERIC naming the file, the line and column of the first one and how
+ * many there are, unless flags has SBT_CSV_FILL_LINEAR: then they are filled by linear
+ * interpolation down their column (constant at the ends; a column with no value at all is
+ * SBT_ERR_PARSE) and `filled` counts them per column. sbt_csv_read is flags 0. */
 typedef struct sbt_table {
     int rows, cols;
     float *values;    /* rows * cols, row-major */
     char **col_names; /* cols names */
     char **row_keys;  /* rows strings of skip_column, or NULL if none */
+    int64_t *filled;  /* SBT_CSV_FILL_LINEAR: cols counts of filled cells; NULL otherwise */
 } sbt_table;
 
+#define SBT_CSV_FILL_LINEAR 1u
 sbt_status sbt_csv_read(const char *path, const char *skip_column, sbt_table **out);
+sbt_status sbt_csv_read_flags(const char *path, const char *skip_column, unsigned flags, sbt_table **out);
 void sbt_table_free(sbt_table *t);
 /* Index of the column called `name`, or -1. */
 int sbt_table_column(const sbt_table *t, const char *name);

@@ -93,6 +93,20 @@ sbt_status sbt_split_scheme_parse(const char *name, sbt_split_scheme *out);
 /* The scheme Informer would use for a file: by its base name (ETTh*, ETTm*, else custom). */
 sbt_split_scheme sbt_split_scheme_for_path(const char *path);
 
+/* A split rule as the tools take it (sbt-train --split) and model files store it:
+ * "auto", "ett-hour", "ett-minute", or "ratio:A,B,C" = SBT_SPLIT_CUSTOM with train,
+ * validation and test fractions A, B, C of the rows (each in (0, 1), summing to 1 within
+ * 1e-6; train = int(n A), test = int(n C), validation the rest, as Dataset_Custom cuts
+ * them). "custom" is ratio:0.7,0.1,0.2. ratio is {0, 0, 0} for the other schemes. */
+typedef struct sbt_split_rule {
+    sbt_split_scheme scheme;
+    double ratio[3];
+} sbt_split_rule;
+/* SBT_ERR_ARG naming the text when it is none of the above. */
+sbt_status sbt_split_rule_parse(const char *text, sbt_split_rule *out);
+/* The text parse reads back: "ett-hour", "ratio:0.7,0.1,0.2", ... */
+void sbt_split_rule_format(const sbt_split_rule *r, char *buf, size_t cap);
+
 enum { SBT_FC_TRAIN = 0, SBT_FC_VAL = 1, SBT_FC_TEST = 2 };
 
 typedef struct sbt_forecast_split {
@@ -106,6 +120,7 @@ typedef struct sbt_forecast_split {
     int64_t target_end[3];   /* (end exclusive); never empty */
     int64_t border1[3];      /* Informer's border1s/border2s for seq_len = w, for reference: */
     int64_t border2[3];      /* {0, train_end - w, test_begin - w}, the row_end values */
+    double ratio[3];         /* SBT_SPLIT_CUSTOM: the fractions used; 0 otherwise */
 } sbt_forecast_split;
 
 /* The split of a table of `rows` rows (scheme not AUTO). SBT_ERR_ARG when the window is
@@ -113,6 +128,12 @@ typedef struct sbt_forecast_split {
  * split must get at least one target). */
 sbt_status sbt_forecast_split_rows(int64_t rows, sbt_split_scheme scheme, int window, int reach_back,
                                    sbt_forecast_split *out);
+/* The same for a rule (SBT_SPLIT_CUSTOM with its ratio; ratio {0, 0, 0}: 0.7, 0.1, 0.2). */
+sbt_status sbt_forecast_split_rule_rows(int64_t rows, const sbt_split_rule *rule, int window, int reach_back,
+                                        sbt_forecast_split *out);
+/* "ett-hour: train rows [0, 8640), validation [8640, 11520), test [11520, 14400) of 17420"
+ * (and ", rows from 14400 on unused" when the test split ends early). */
+void sbt_forecast_split_describe(const sbt_forecast_split *s, char *buf, size_t cap);
 
 /* Mean and population standard deviation per column of t over the train rows
  * [0, split->row_end[SBT_FC_TRAIN]) (a standard deviation below 1e-8 becomes 1, as in
@@ -125,6 +146,8 @@ sbt_status sbt_forecast_zscore_fit(const sbt_table *t, const sbt_forecast_split 
 typedef struct sbt_forecast_options {
     const char *date_column;  /* "date"; NULL when the file has none (no date checks) */
     sbt_split_scheme scheme;  /* AUTO: from the file name */
+    double ratio[3];          /* SBT_SPLIT_CUSTOM: the fractions ({0, 0, 0}: 0.7, 0.1, 0.2) */
+    int fill;                 /* 0: an empty or NaN cell is an error; 1: filled linearly (d->filled) */
     int window;               /* 200 */
     int reach_back;           /* 1 (Informer) */
     int allow_duplicate_rows; /* 0; 1: SBT_TIMES_ALLOW_DUPLICATE_ROWS (weather.csv needs it) */
@@ -136,6 +159,7 @@ typedef struct sbt_forecast_data {
     sbt_series series; /* all rows, z-scored with the train statistics; label NULL */
     int64_t *time;     /* series.steps stamps, or NULL without a date column */
     float *mean, *std; /* series.channels each: the train statistics */
+    int64_t *filled;   /* opt.fill: series.channels counts of filled cells; NULL otherwise */
     sbt_forecast_split split;
     /* Anomaly data only (sbt_anomaly_windows*; NULL / 0 for forecasting data): */
     int64_t *target_row;   /* several entities: the split's target ranges count targets, and

@@ -90,6 +90,12 @@ typedef struct sbt_config {
     float attn_keep;         /* qkv-mask: fraction of Q/K/V activations kept (0.5) */
     int attn_include_last; /* step-t: the last step attends to itself too (default 0, as the paper's code) */
     sbt_window_norm window_norm; /* forecast, anomaly: frame of the inputs and target (forecast: last) */
+    /* Forecast: how the CSV was read, so that sbt-eval reads it the same way whatever the
+     * file is called (keys split= and fill=, written for forecast models only; a file
+     * without them reads as auto and 0). */
+    int split;             /* sbt_split_scheme of sbt/forecast.h; 0 = auto: by the file's name */
+    double split_ratio[3]; /* split SBT_SPLIT_CUSTOM: train, validation, test fractions */
+    int fill;              /* 1: empty or NaN cells were filled linearly; 0: they are an error */
 } sbt_config;
 
 /* Paper defaults for the task (classification: d 64, 2 heads, 2 layers, F 256,
@@ -104,7 +110,8 @@ const char *sbt_posenc_name(sbt_posenc p);
 const char *sbt_weights_name(sbt_weights w);
 const char *sbt_attention_name(sbt_attention a);
 const char *sbt_window_norm_name(sbt_window_norm w);
-/* "key=value\n" lines, and back (unknown keys are an error naming the key). */
+/* "key=value\n" lines, and back (unknown keys, and integers out of their type's range,
+ * are an error naming the key). */
 sbt_status sbt_config_to_text(const sbt_config *cfg, char *buf, size_t cap);
 sbt_status sbt_config_from_text(const char *text, const char *source_for_message, sbt_config *cfg);
 

@@ -163,6 +163,13 @@ sbt_status sbt_series_from_table(const sbt_table *t, const char *label_column, s
     return SBT_OK;
 }
 
+/* The last error again, prefixed with the file it concerns. */
+static sbt_status name_file(sbt_status st, const char *path) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", sbt_last_error());
+    return sbt_fail(st, "%s: %s", path, why);
+}
+
 static int blank(const char *p) {
     while (isspace((unsigned char)*p)) p++;
     return !*p;
@@ -228,8 +235,8 @@ static sbt_status read_text_rows(sbt__line_reader *r, sbt_series **out) {
     }
     if (st == SBT_OK && rows == 0) st = sbt_fail(SBT_ERR_PARSE, "%s: no data rows", r->path);
     sbt_series *s = NULL;
-    if (st == SBT_OK && (st = sbt_series_new(rows, cols, 0, &s)) == SBT_OK)
-        memcpy(s->x, v, (size_t)rows * (size_t)cols * sizeof *v);
+    if (st == SBT_OK && (st = sbt_series_new(rows, cols, 0, &s)) != SBT_OK) st = name_file(st, r->path);
+    if (st == SBT_OK) memcpy(s->x, v, (size_t)rows * (size_t)cols * sizeof *v);
     free(v);
     *out = s;
     return st;
@@ -387,6 +394,7 @@ static sbt_status csv_series(const csv_anomaly *c, sbt_series **out) {
     int ch = csv_channels(c);
     sbt_series *s = NULL;
     sbt_status st = sbt_series_new(c->rows, ch, c->label >= 0, &s);
+    if (st != SBT_OK) st = name_file(st, c->path);
     if (st == SBT_OK) {
         memcpy(s->x, c->x, (size_t)c->rows * (size_t)ch * sizeof *s->x);
         if (c->label >= 0) memcpy(s->label, c->lab, (size_t)c->rows);

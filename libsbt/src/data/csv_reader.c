@@ -2,9 +2,12 @@
  * a labelled dataset.
  *
  * The forecasting files are "date,v1,v2,..." with a header row; the date column is kept
- * as text (row_keys) and every other cell must be a number, or empty/NaN for a missing
- * value that is then interpolated down its column. Quoting is limited to stripping a
- * pair of surrounding double quotes: none of the supported files quotes a comma.
+ * as text (row_keys) and every other cell must be a number. An empty or NaN cell is an
+ * error naming the first one and the count, unless SBT_CSV_FILL_LINEAR asks for linear
+ * interpolation down its column (then t->filled says how many per column): a value made
+ * up without a word changes what a model is trained and measured on. Quoting is limited
+ * to stripping a pair of surrounding double quotes: none of the supported files quotes a
+ * comma.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -58,6 +61,9 @@ typedef struct {
     char **fields; /* ncols pointers into the current line */
     char **names;  /* ncols header names */
     size_t cap_rows;
+    int64_t *missing;        /* per table column: empty or NaN cells */
+    int64_t n_missing;       /* all of them */
+    int first_line, first_j; /* the first one: line and field index */
 } csv_state;
 
 void sbt_table_free(sbt_table *t) {
@@ -68,6 +74,7 @@ void sbt_table_free(sbt_table *t) {
     free(t->col_names);
     free(t->row_keys);
     free(t->values);
+    free(t->filled);
     free(t);
 }
 
@@ -99,7 +106,8 @@ static sbt_status parse_header(csv_state *s, sbt_table *t, char *line, int linen
     if (t->cols == 0) return sbt_fail(SBT_ERR_PARSE, "%s:%d: no numeric columns", s->path, lineno);
     /* Error messages name columns by their header name, kept in file order. */
     s->names = calloc((size_t)s->ncols, sizeof *s->names);
-    if (!s->names) return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", s->path);
+    s->missing = calloc((size_t)t->cols, sizeof *s->missing);
+    if (!s->names || !s->missing) return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", s->path);
     for (int j = 0, k = 0; j < s->ncols; j++)
         s->names[j] = j == s->skip ? (char *)skip_column : t->col_names[k++];
     return SBT_OK;
@@ -149,7 +157,12 @@ static sbt_status parse_row(csv_state *s, sbt_table *t, char *line, int lineno) 
     float *row = t->values + (size_t)t->rows * t->cols;
     for (int j = 0, k = 0; j < n; j++) {
         if (j == s->skip) continue;
-        if ((st = parse_cell(s, lineno, j, s->fields[j], &row[k++])) != SBT_OK) return st;
+        if ((st = parse_cell(s, lineno, j, s->fields[j], &row[k])) != SBT_OK) return st;
+        if (isnan(row[k])) {
+            if (!s->n_missing++) s->first_line = lineno, s->first_j = j;
+            s->missing[k]++;
+        }
+        k++;
     }
     if (s->skip >= 0) {
         t->row_keys[t->rows] = strdup(s->fields[s->skip]);
@@ -159,7 +172,31 @@ static sbt_status parse_row(csv_state *s, sbt_table *t, char *line, int lineno) 
     return SBT_OK;
 }
 
-static sbt_status read_table(csv_state *s, sbt_table *t, sbt__line_reader *r, const char *skip_column) {
+/* Missing cells: an error naming the first and the count, or filled (SBT_CSV_FILL_LINEAR),
+ * counted per column in t->filled. */
+static sbt_status missing_cells(csv_state *s, sbt_table *t, unsigned flags) {
+    if (s->n_missing && !(flags & SBT_CSV_FILL_LINEAR)) {
+        int cols_with = 0;
+        for (int j = 0; j < t->cols; j++) cols_with += s->missing[j] > 0;
+        return sbt_fail(SBT_ERR_NUMERIC,
+                        "%s:%d: column '%s': empty or NaN cell; %lld such cells in %d column%s of the file "
+                        "(nothing is filled in unless asked: --fill linear)",
+                        s->path, s->first_line, s->names[s->first_j], (long long)s->n_missing, cols_with,
+                        cols_with == 1 ? "" : "s");
+    }
+    for (int j = 0; j < t->cols; j++)
+        if (s->missing[j] && sbt__fill_missing(t->values + j, t->rows, (size_t)t->cols) < 0)
+            return sbt_fail(SBT_ERR_PARSE, "%s: column '%s' has no values (all missing)", s->path,
+                            t->col_names[j]);
+    if (flags & SBT_CSV_FILL_LINEAR) {
+        t->filled = s->missing;
+        s->missing = NULL;
+    }
+    return SBT_OK;
+}
+
+static sbt_status read_table(csv_state *s, sbt_table *t, sbt__line_reader *r, const char *skip_column,
+                             unsigned flags) {
     int have_header = 0;
     for (;;) {
         int got = 0;
@@ -178,24 +215,25 @@ static sbt_status read_table(csv_state *s, sbt_table *t, sbt__line_reader *r, co
     }
     if (!have_header) return sbt_fail(SBT_ERR_PARSE, "%s: empty file (no header row)", s->path);
     if (t->rows == 0) return sbt_fail(SBT_ERR_PARSE, "%s: no data rows after the header", s->path);
-    for (int j = 0; j < t->cols; j++)
-        if (sbt__fill_missing(t->values + j, t->rows, (size_t)t->cols) < 0)
-            return sbt_fail(SBT_ERR_PARSE, "%s: column '%s' has no values (all missing)", s->path,
-                            t->col_names[j]);
-    return SBT_OK;
+    return missing_cells(s, t, flags);
 }
 
 sbt_status sbt_csv_read(const char *path, const char *skip_column, sbt_table **out) {
+    return sbt_csv_read_flags(path, skip_column, 0, out);
+}
+
+sbt_status sbt_csv_read_flags(const char *path, const char *skip_column, unsigned flags, sbt_table **out) {
     *out = NULL;
     sbt__line_reader r;
     sbt_status st = sbt__line_reader_open(&r, path, SBT__LINE_DEFAULT);
     if (st != SBT_OK) return st;
     sbt_table *t = calloc(1, sizeof *t);
     csv_state s = {.path = path, .skip = -1};
-    st = t ? read_table(&s, t, &r, skip_column) : sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", path);
+    st = t ? read_table(&s, t, &r, skip_column, flags) : sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", path);
     sbt__line_reader_close(&r);
     free(s.fields);
     free(s.names);
+    free(s.missing);
     if (st != SBT_OK) {
         sbt_table_free(t);
         return st;

@@ -92,11 +92,53 @@ sbt_split_scheme sbt_split_scheme_for_path(const char *path) {
     return SBT_SPLIT_CUSTOM;
 }
 
+static const double default_ratio[3] = {0.7, 0.1, 0.2};
+
+sbt_status sbt_split_rule_parse(const char *text, sbt_split_rule *out) {
+    memset(out, 0, sizeof *out);
+    if (text && strncmp(text, "ratio:", 6) == 0) {
+        double r[3];
+        const char *p = text + 6;
+        for (int k = 0; k < 3; k++) {
+            char *end = NULL;
+            r[k] = strtod(p, &end);
+            if (end == p || !(r[k] > 0.0 && r[k] < 1.0) || *end != (k < 2 ? ',' : '\0'))
+                return sbt_fail(SBT_ERR_ARG,
+                                "split '%s': expected ratio:TRAIN,VALIDATION,TEST with three fractions in "
+                                "(0, 1), e.g. ratio:0.7,0.1,0.2",
+                                text);
+            p = end + 1;
+        }
+        if (fabs(r[0] + r[1] + r[2] - 1.0) > 1e-6)
+            return sbt_fail(SBT_ERR_ARG, "split '%s': the fractions sum to %g, not 1", text,
+                            r[0] + r[1] + r[2]);
+        out->scheme = SBT_SPLIT_CUSTOM;
+        memcpy(out->ratio, r, sizeof r);
+        return SBT_OK;
+    }
+    if (sbt_split_scheme_parse(text, &out->scheme) != SBT_OK)
+        return sbt_fail(SBT_ERR_ARG,
+                        "unknown split '%s' (expected auto, ett-hour, ett-minute or ratio:A,B,C)",
+                        text ? text : "(null)");
+    if (out->scheme == SBT_SPLIT_CUSTOM) memcpy(out->ratio, default_ratio, sizeof default_ratio);
+    return SBT_OK;
+}
+
+void sbt_split_rule_format(const sbt_split_rule *r, char *buf, size_t cap) {
+    if (r->scheme != SBT_SPLIT_CUSTOM) {
+        snprintf(buf, cap, "%s", sbt_split_scheme_name(r->scheme));
+        return;
+    }
+    const double *q = r->ratio[0] > 0 ? r->ratio : default_ratio;
+    snprintf(buf, cap, "ratio:%.9g,%.9g,%.9g", q[0], q[1], q[2]);
+}
+
 /* ---- splits ------------------------------------------------------------------------ */
 
 /* The rows of each split as the Informer loaders cut them. */
-static sbt_status split_borders(int64_t rows, sbt_split_scheme scheme, int64_t *train_end, int64_t *val_end,
-                                int64_t *test_begin, int64_t *test_end) {
+static sbt_status split_borders(int64_t rows, sbt_split_scheme scheme, const double *ratio,
+                                int64_t *train_end, int64_t *val_end, int64_t *test_begin,
+                                int64_t *test_end) {
     if (scheme == SBT_SPLIT_ETT_HOUR || scheme == SBT_SPLIT_ETT_MINUTE) {
         int64_t per_month = 30 * 24 * (scheme == SBT_SPLIT_ETT_MINUTE ? 4 : 1);
         *train_end = 12 * per_month;
@@ -113,7 +155,7 @@ static sbt_status split_borders(int64_t rows, sbt_split_scheme scheme, int64_t *
                         (int)scheme);
     /* Dataset_Custom: num_train = int(len*0.7), num_test = int(len*0.2), the rest val;
      * the same double arithmetic and truncation as Python's int(). */
-    int64_t n_train = (int64_t)((double)rows * 0.7), n_test = (int64_t)((double)rows * 0.2);
+    int64_t n_train = (int64_t)((double)rows * ratio[0]), n_test = (int64_t)((double)rows * ratio[2]);
     *train_end = n_train;
     *val_end = *test_begin = rows - n_test;
     *test_end = rows;
@@ -122,15 +164,24 @@ static sbt_status split_borders(int64_t rows, sbt_split_scheme scheme, int64_t *
 
 sbt_status sbt_forecast_split_rows(int64_t rows, sbt_split_scheme scheme, int window, int reach_back,
                                    sbt_forecast_split *out) {
+    sbt_split_rule rule = {.scheme = scheme};
+    return sbt_forecast_split_rule_rows(rows, &rule, window, reach_back, out);
+}
+
+sbt_status sbt_forecast_split_rule_rows(int64_t rows, const sbt_split_rule *rule, int window, int reach_back,
+                                        sbt_forecast_split *out) {
     memset(out, 0, sizeof *out);
+    sbt_split_scheme scheme = rule->scheme;
     if (window < 2)
         return sbt_fail(SBT_ERR_ARG,
                         "forecast window %d: must be at least 2 (the last step's input is zeroed)", window);
+    const double *ratio = rule->ratio[0] > 0 ? rule->ratio : default_ratio;
     int64_t tr_end = 0, val_end = 0, te_begin = 0, te_end = 0;
-    sbt_status st = split_borders(rows, scheme, &tr_end, &val_end, &te_begin, &te_end);
+    sbt_status st = split_borders(rows, scheme, ratio, &tr_end, &val_end, &te_begin, &te_end);
     if (st != SBT_OK) return st;
     int64_t back = window - 1;
     sbt_forecast_split s = {.scheme = scheme, .window = window, .reach_back = reach_back != 0, .rows = rows};
+    if (scheme == SBT_SPLIT_CUSTOM) memcpy(s.ratio, ratio, sizeof s.ratio);
     int64_t begin[3] = {0, tr_end, te_begin}, end[3] = {tr_end, val_end, te_end};
     for (int k = 0; k < 3; k++) {
         s.row_begin[k] = begin[k];
@@ -156,6 +207,19 @@ sbt_status sbt_forecast_split_rows(int64_t rows, sbt_split_scheme scheme, int wi
         return sbt_fail(SBT_ERR_ARG, "forecast split: overlapping target ranges");
     *out = s;
     return SBT_OK;
+}
+
+void sbt_forecast_split_describe(const sbt_forecast_split *s, char *buf, size_t cap) {
+    sbt_split_rule rule = {.scheme = s->scheme};
+    memcpy(rule.ratio, s->ratio, sizeof rule.ratio);
+    char name[96];
+    sbt_split_rule_format(&rule, name, sizeof name);
+    int n = snprintf(
+        buf, cap, "%s: train rows [%lld, %lld), validation [%lld, %lld), test [%lld, %lld) of %lld", name,
+        (long long)s->row_begin[0], (long long)s->row_end[0], (long long)s->row_begin[1],
+        (long long)s->row_end[1], (long long)s->row_begin[2], (long long)s->row_end[2], (long long)s->rows);
+    if (n > 0 && (size_t)n < cap && s->row_end[2] < s->rows)
+        snprintf(buf + n, cap - (size_t)n, ", rows from %lld on unused", (long long)s->row_end[2]);
 }
 
 sbt_status sbt_forecast_zscore_fit(const sbt_table *t, const sbt_forecast_split *split, float *mean,
@@ -185,6 +249,7 @@ void sbt_forecast_free(sbt_forecast_data *d) {
     free(d->time);
     free(d->mean);
     free(d->std);
+    free(d->filled);
     free(d->target_row);
     free(d->entity_rows);
     free(d->entity_first);
@@ -210,18 +275,25 @@ static sbt_status alloc_data(sbt_forecast_data *d, const sbt_table *t, const cha
 
 static sbt_status build_data(sbt_forecast_data *d, const sbt_table *t, const char *path,
                              const sbt_forecast_options *o) {
-    sbt_split_scheme scheme = o->scheme == SBT_SPLIT_AUTO ? sbt_split_scheme_for_path(path) : o->scheme;
+    sbt_split_rule rule = {.scheme =
+                               o->scheme == SBT_SPLIT_AUTO ? sbt_split_scheme_for_path(path) : o->scheme};
+    if (o->scheme == SBT_SPLIT_CUSTOM) memcpy(rule.ratio, o->ratio, sizeof rule.ratio);
     sbt_status st = SBT_OK;
     if (o->date_column && !t->row_keys)
         return sbt_fail(SBT_ERR_ARG, "%s: read without its date column '%s'", path, o->date_column);
     unsigned flags = o->allow_duplicate_rows ? SBT_TIMES_ALLOW_DUPLICATE_ROWS : 0;
     if (t->row_keys && (st = sbt_table_times(t, path, flags, &d->time)) != SBT_OK) return st;
-    if ((st = sbt_forecast_split_rows(t->rows, scheme, o->window, o->reach_back, &d->split)) != SBT_OK) {
+    if ((st = sbt_forecast_split_rule_rows(t->rows, &rule, o->window, o->reach_back, &d->split)) != SBT_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", sbt_last_error());
         return sbt_fail(st, "%s: %s", path, msg);
     }
     if ((st = alloc_data(d, t, path)) != SBT_OK) return st;
+    if (t->filled) {
+        if (!(d->filled = malloc((size_t)t->cols * sizeof *d->filled)))
+            return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", path);
+        memcpy(d->filled, t->filled, (size_t)t->cols * sizeof *d->filled);
+    }
     if ((st = sbt_forecast_zscore_fit(t, &d->split, d->mean, d->std)) != SBT_OK) return st;
     size_t cols = (size_t)t->cols;
     for (size_t r = 0; r < (size_t)t->rows; r++)
@@ -250,7 +322,7 @@ sbt_status sbt_forecast_load(const char *path, const sbt_forecast_options *opt, 
     *out = NULL;
     sbt_forecast_options o = opt ? *opt : sbt_forecast_defaults();
     sbt_table *t = NULL;
-    sbt_status st = sbt_csv_read(path, o.date_column, &t);
+    sbt_status st = sbt_csv_read_flags(path, o.date_column, o.fill ? SBT_CSV_FILL_LINEAR : 0, &t);
     if (st != SBT_OK) return st;
     st = sbt_forecast_from_table(t, path, &o, out);
     sbt_table_free(t);

@@ -6,7 +6,10 @@
  * padded with spaces and a newline, then the raw values. The file is untrusted input, so
  * the dict is parsed by a strict little grammar (exactly the three keys, each once) rather
  * than searched for substrings, sizes are checked for overflow, and the data must be exactly
- * as long as the shape says.
+ * as long as the shape says. Memory for the values follows the bytes present: a plain file's
+ * size is checked against the shape before anything is allocated, and a gzip file's values
+ * are read into an array grown as they arrive (a 128-byte file claiming a huge shape costs
+ * nothing).
  */
 #include <errno.h>
 #include <float.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "sbt/anomaly.h"
@@ -270,10 +274,27 @@ static sbt_status convert(const unsigned char *raw, const npy_header *h, size_t 
     return SBT_OK;
 }
 
-/* The values after the header, exactly shape[0] * shape[1] of them and nothing after. */
-static sbt_status read_values(gzFile f, const char *path, const npy_header *h, size_t count, float *dst) {
-    size_t chunk = (1u << 20) / h->itemsize;
+/* Makes room for values [0, need) in *dst (capacity *cap), growing geometrically up to
+ * `count`: memory follows the data actually read, never the header's claim alone (a
+ * compressed file's length says nothing about the values it decompresses to). */
+static sbt_status grow_values(const char *path, float **dst, size_t *cap, size_t need, size_t count) {
+    if (need <= *cap) return SBT_OK;
+    size_t c = *cap ? *cap : (1u << 16);
+    while (c < need) c = c > count / 2 ? count : 2 * c;
+    if (c > count) c = count;
+    float *g = realloc(*dst, c * sizeof *g);
+    if (!g) return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory for %zu values", path, c);
+    *dst = g;
+    *cap = c;
+    return SBT_OK;
+}
+
+/* The values after the header, exactly `count` of them and nothing after, into a malloc'ed
+ * array (*out) grown as they arrive. */
+static sbt_status read_values(gzFile f, const char *path, const npy_header *h, size_t count, float **out) {
+    size_t chunk = (1u << 20) / h->itemsize, cap = 0;
     unsigned char *raw = malloc(chunk * h->itemsize);
+    float *dst = NULL;
     if (!raw) return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", path);
     sbt_status st = SBT_OK;
     for (size_t done = 0; done < count && st == SBT_OK;) {
@@ -282,6 +303,7 @@ static sbt_status read_values(gzFile f, const char *path, const npy_header *h, s
         if (st == SBT_OK && got < n * h->itemsize)
             st = sbt_fail(SBT_ERR_FORMAT, "%s: truncated data: %zu of %zu values present", path,
                           done + got / h->itemsize, count);
+        if (st == SBT_OK) st = grow_values(path, &dst, &cap, done + n, count);
         if (st == SBT_OK) st = convert(raw, h, n, dst + done, path, done);
         done += n;
     }
@@ -290,7 +312,25 @@ static sbt_status read_values(gzFile f, const char *path, const npy_header *h, s
     if (st == SBT_OK && extra)
         st = sbt_fail(SBT_ERR_FORMAT, "%s: data longer than its shape (%zu values) says", path, count);
     free(raw);
+    if (st != SBT_OK) free(dst);
+    *out = st == SBT_OK ? dst : NULL;
     return st;
+}
+
+/* A plain (uncompressed) file must hold exactly the bytes its shape implies after the
+ * header: said before anything is allocated for the values. */
+static sbt_status check_plain_size(gzFile f, const char *path, const npy_header *h, size_t count) {
+    struct stat sb;
+    if (!gzdirect(f) || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return SBT_OK;
+    z_off_t at = gztell(f);
+    uint64_t left = at >= 0 && (uint64_t)sb.st_size >= (uint64_t)at ? (uint64_t)sb.st_size - (uint64_t)at : 0;
+    uint64_t need = (uint64_t)count * h->itemsize;
+    if (left == need) return SBT_OK;
+    return sbt_fail(SBT_ERR_FORMAT,
+                    "%s: the header's shape (%lld, %lld) needs %llu bytes of data, the file holds %llu after "
+                    "the header",
+                    path, (long long)h->shape[0], (long long)(h->ndim == 2 ? h->shape[1] : 1),
+                    (unsigned long long)need, (unsigned long long)left);
 }
 
 static sbt_status check_finite(const sbt_series *s, const char *path) {
@@ -316,9 +356,13 @@ static sbt_status read_npy(gzFile f, const char *path, unsigned flags, sbt_serie
     if (rows > INT64_MAX / cols || (uint64_t)(rows * cols) > SIZE_MAX / 8)
         return sbt_fail(SBT_ERR_FORMAT, "%s: shape (%lld, %lld) is too large", path, (long long)rows,
                         (long long)cols);
-    sbt_series *s = NULL;
-    st = sbt_series_new(rows, (int)cols, 0, &s);
-    if (st == SBT_OK) st = read_values(f, path, &h, (size_t)(rows * cols), s->x);
+    size_t count = (size_t)(rows * cols);
+    if ((st = check_plain_size(f, path, &h, count)) != SBT_OK) return st;
+    sbt_series *s = calloc(1, sizeof *s);
+    if (!s) return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", path);
+    s->steps = rows;
+    s->channels = (int)cols;
+    st = read_values(f, path, &h, count, &s->x);
     if (st == SBT_OK && !(flags & SBT_NPY_ALLOW_NONFINITE)) st = check_finite(s, path);
     if (st != SBT_OK) {
         sbt_series_free(s);

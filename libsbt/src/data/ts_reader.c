@@ -482,6 +482,15 @@ static sbt_status finish(ts_state *s, pending_case *pc, int last_line) {
         if (st != SBT_OK) return st;
     }
     if (s->n == 0) return sbt_fail(SBT_ERR_PARSE, "%s: no cases after @data (%d lines)", s->path, last_line);
+    /* Read against a training file's classes (a test file), the cases need labels: an
+     * unlabelled file would be scored against nothing (fuzz_ts found sbt-eval printing
+     * "accuracy nan (-2147483648 of 1 cases)"). */
+    if (s->ref && !s->labelled)
+        return sbt_fail(
+            SBT_ERR_PARSE,
+            "%s: no class labels (@classLabel false or missing), but its cases are to be labelled "
+            "with the training file's classes",
+            s->path);
     return SBT_OK;
 }
 

@@ -1,10 +1,14 @@
 /* The model configuration: paper defaults per task, checks, and its text form (the
  * "config" section of model files). */
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbt/forecast.h"
 #include "sbt/model.h"
 
 sbt_config sbt_config_default(sbt_task task) {
@@ -69,7 +73,21 @@ sbt_status sbt_config_check(const sbt_config *c) {
         return sbt_fail(SBT_ERR_ARG, "config: keep = %g outside (0, 1]", c->keep);
     if (!(c->attn_keep > 0.0f && c->attn_keep <= 1.0f))
         return sbt_fail(SBT_ERR_ARG, "config: attn_keep = %g outside (0, 1]", c->attn_keep);
+    if (c->split < SBT_SPLIT_AUTO || c->split > SBT_SPLIT_CUSTOM || (unsigned)c->fill > 1)
+        return sbt_fail(SBT_ERR_ARG, "config: split = %d, fill = %d", c->split, c->fill);
     return SBT_OK;
+}
+
+/* The forecast keys: what sbt-eval needs to read the CSV as training did. */
+static sbt_status forecast_text(const sbt_config *c, char *buf, size_t cap) {
+    if (c->task != SBT_TASK_FORECAST) return SBT_OK;
+    sbt_split_rule rule = {.scheme = (sbt_split_scheme)c->split};
+    memcpy(rule.ratio, c->split_ratio, sizeof rule.ratio);
+    char split[96];
+    sbt_split_rule_format(&rule, split, sizeof split);
+    size_t len = strlen(buf);
+    int n = snprintf(buf + len, cap - len, "split=%s\nfill=%s\n", split, c->fill ? "linear" : "none");
+    return n > 0 && (size_t)n < cap - len ? SBT_OK : sbt_fail(SBT_ERR_ARG, "config: text buffer too small");
 }
 
 sbt_status sbt_config_to_text(const sbt_config *c, char *buf, size_t cap) {
@@ -84,7 +102,8 @@ sbt_status sbt_config_to_text(const sbt_config *c, char *buf, size_t cap) {
                  c->bn_momentum, c->seed, sbt_weights_name(c->weights), c->keep, c->alpha_per_row,
                  c->train_bias, sbt_attention_name(c->attention), c->attn_keep, c->attn_include_last,
                  sbt_window_norm_name(c->window_norm));
-    return n > 0 && (size_t)n < cap ? SBT_OK : sbt_fail(SBT_ERR_ARG, "config: text buffer too small");
+    if (n <= 0 || (size_t)n >= cap) return sbt_fail(SBT_ERR_ARG, "config: text buffer too small");
+    return forecast_text(c, buf, cap);
 }
 
 static int lookup(const char *const *names, int count, const char *value) {
@@ -93,8 +112,59 @@ static int lookup(const char *const *names, int count, const char *value) {
     return -1;
 }
 
-/* Sets one key; returns 0 if the key is known and the value parses, -1 for a bad value,
- * -2 for an unknown key. */
+enum { KEY_OK = 0, KEY_BAD = -1, KEY_UNKNOWN = -2, KEY_RANGE = -3 };
+
+/* A decimal int: KEY_BAD when it does not parse, KEY_RANGE beyond int (strtol's long
+ * would otherwise be truncated: 4294967298 became 2). */
+static int parse_int_value(const char *value, int *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end) return KEY_BAD;
+    if (errno == ERANGE || v < INT_MIN || v > INT_MAX) return KEY_RANGE;
+    *out = (int)v;
+    return KEY_OK;
+}
+
+static int parse_float_value(const char *value, float *out) {
+    char *end = NULL;
+    errno = 0;
+    float v = strtof(value, &end);
+    if (end == value || *end) return KEY_BAD;
+    if (errno == ERANGE && isinf(v)) return KEY_RANGE;
+    *out = v;
+    return KEY_OK;
+}
+
+static int parse_seed_value(const char *value, uint64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    if (*value == '-' || *value == '+' || *value == ' ') return KEY_BAD;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (end == value || *end) return KEY_BAD;
+    if (errno == ERANGE || v > UINT64_MAX) return KEY_RANGE;
+    *out = (uint64_t)v;
+    return KEY_OK;
+}
+
+/* split=RULE and fill=none|linear (forecast models). */
+static int set_data_key(sbt_config *c, const char *key, const char *value) {
+    if (!strcmp(key, "fill")) {
+        int linear = !strcmp(value, "linear");
+        if (!linear && strcmp(value, "none")) return KEY_BAD;
+        c->fill = linear;
+        return KEY_OK;
+    }
+    if (strcmp(key, "split")) return KEY_UNKNOWN;
+    sbt_split_rule rule;
+    if (sbt_split_rule_parse(value, &rule) != SBT_OK) return KEY_BAD;
+    c->split = (int)rule.scheme;
+    memcpy(c->split_ratio, rule.ratio, sizeof c->split_ratio);
+    return KEY_OK;
+}
+
+/* Sets one key; returns KEY_OK if the key is known and the value parses, KEY_BAD for a bad
+ * value, KEY_RANGE for a number beyond its type, KEY_UNKNOWN for an unknown key. */
 static int set_key(sbt_config *c, const char *key, const char *value) {
     const struct {
         const char *key;
@@ -115,17 +185,13 @@ static int set_key(sbt_config *c, const char *key, const char *value) {
                   {"train_bias", &c->train_bias, NULL},
                   {"attn_keep", NULL, &c->attn_keep},
                   {"attn_include_last", &c->attn_include_last, NULL}};
-    char *end = NULL;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (strcmp(key, fields[i].key)) continue;
-        if (fields[i].as_int)
-            *fields[i].as_int = (int)strtol(value, &end, 10);
-        else
-            *fields[i].as_float = strtof(value, &end);
-        return end == value || *end ? -1 : 0;
+        return fields[i].as_int ? parse_int_value(value, fields[i].as_int)
+                                : parse_float_value(value, fields[i].as_float);
     }
     int idx;
-    if (!strcmp(key, "seed")) return c->seed = strtoull(value, &end, 10), end == value || *end ? -1 : 0;
+    if (!strcmp(key, "seed")) return parse_seed_value(value, &c->seed);
     if (!strcmp(key, "task"))
         return (idx = lookup(TASK_NAMES, 3, value)) < 0 ? -1 : (c->task = (sbt_task)idx, 0);
     if (!strcmp(key, "norm"))
@@ -139,7 +205,7 @@ static int set_key(sbt_config *c, const char *key, const char *value) {
     if (!strcmp(key, "window_norm"))
         return (idx = lookup(WINDOW_NORM_NAMES, 2, value)) < 0 ? -1
                                                                : (c->window_norm = (sbt_window_norm)idx, 0);
-    return -2;
+    return set_data_key(c, key, value);
 }
 
 sbt_status sbt_config_from_text(const char *text, const char *source, sbt_config *cfg) {
@@ -160,8 +226,11 @@ sbt_status sbt_config_from_text(const char *text, const char *source, sbt_config
         if (!eq) return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d has no '='", source, line);
         *eq = '\0';
         int r = set_key(&c, buf, eq + 1);
-        if (r == -2)
+        if (r == KEY_UNKNOWN)
             return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d: unknown key '%s'", source, line, buf);
+        if (r == KEY_RANGE)
+            return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d: %s=%s is out of range", source, line, buf,
+                            eq + 1);
         if (r)
             return sbt_fail(SBT_ERR_FORMAT, "%s: config line %d: bad value '%s' for %s", source, line, eq + 1,
                             buf);
