@@ -316,6 +316,7 @@ static void test_corrupt_payloads(void) {
     q[bytes] = 0x55;
     validate_bytes(SBT_ENC_SEED_MASK_CODED, q, bytes + 1, 10, 100,
                    "bytes are left over after the coded stream");
+    free(q);
     /* k = 1001 > n (varint e9 07 in place of the real count, stream dropped). */
     unsigned char big_k[] = {0, 0, 0, 0, 0x3f, 0xe9, 0x07};
     validate_bytes(SBT_ENC_SEED_MASK_CODED, big_k, sizeof big_k, 10, 100, "1001 non-zero weights of 1000");

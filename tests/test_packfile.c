@@ -39,7 +39,7 @@ static void topk_mask(sbt_rng *r, int64_t n, float keep, uint8_t *mask) {
 typedef struct raw_entry {
     const char *name;
     int encoding, flags, ndim;
-    int64_t shape[8];
+    int64_t shape[9];
     const unsigned char *payload; /* stored bytes */
     size_t stored_len;
     size_t raw_len;           /* written only with flag 1 (zlib) */
