@@ -45,6 +45,8 @@ extern "C" {
 /* Section flags (formats/sbt.md 2.2). */
 #define SBT_PACK_ZLIB 1u     /* stored as a zlib stream */
 #define SBT_PACK_OPTIONAL 2u /* a reader that does not know the encoding skips the section */
+/* Writer only (never stored): deflate, and keep the zlib form only when it is smaller. */
+#define SBT_PACK_ZLIB_AUTO 0x100u
 
 typedef struct sbt_pack_section {
     char name[SBT_PACK_NAME_MAX + 1];

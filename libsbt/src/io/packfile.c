@@ -197,12 +197,27 @@ static sbt_status deflate_payload(section *s) {
     return SBT_OK;
 }
 
+/* SBT_PACK_ZLIB_AUTO: back to the plain payload unless deflating saved bytes (the zlib
+ * form also stores raw_length) or the caller asked for zlib anyway. */
+static void keep_zlib_if_smaller(section *s, unsigned flags) {
+    size_t bytes = s->pub.bytes;
+    if (!(flags & SBT_PACK_ZLIB) && s->pub.stored_bytes + (size_t)pack_varint_size(bytes) >= bytes) {
+        free(s->stored);
+        s->stored = s->pub.data;
+        s->pub.stored_bytes = bytes;
+        s->pub.flags &= ~SBT_PACK_ZLIB;
+    } else {
+        s->pub.flags |= SBT_PACK_ZLIB;
+    }
+    s->pub.flags &= ~SBT_PACK_ZLIB_AUTO;
+}
+
 sbt_status sbt_packfile_add(sbt_packfile *pf, const char *name, sbt_encoding enc, int ndim,
                             const int64_t *shape, const void *payload, size_t bytes, unsigned flags) {
     if (!pf || !name || ndim < 0 || (ndim > 0 && !shape) || (bytes && !payload))
         return sbt_fail(SBT_ERR_ARG, "sbt: add: invalid argument");
     const char *why = name_problem(name, strlen(name));
-    if (!why && (flags & ~(unsigned)KNOWN_FLAGS)) why = "unknown section flags";
+    if (!why && (flags & ~(unsigned)(KNOWN_FLAGS | SBT_PACK_ZLIB_AUTO))) why = "unknown section flags";
     if (!why && (enc < SBT_ENC_FIRST || enc > SBT_ENC_LAST)) why = "unknown encoding";
     if (!why && index_find(pf, name) >= 0) why = "duplicate section name";
     if (!why && pf->n >= MAX_SECTIONS) why = "more than 65536 sections";
@@ -230,8 +245,10 @@ sbt_status sbt_packfile_add(sbt_packfile *pf, const char *name, sbt_encoding enc
         char codec[512];
         snprintf(codec, sizeof codec, "%s", sbt_last_error());
         st = sbt_fail(SBT_ERR_ARG, "sbt: section '%s': %s", name, codec);
-    } else if (flags & SBT_PACK_ZLIB)
+    } else if (flags & (SBT_PACK_ZLIB | SBT_PACK_ZLIB_AUTO)) {
         st = deflate_payload(s);
+    }
+    if (st == SBT_OK && (flags & SBT_PACK_ZLIB_AUTO)) keep_zlib_if_smaller(s, flags);
     if (st == SBT_OK) s->crc = crc_bytes(s->stored, s->pub.stored_bytes);
     if (st == SBT_OK) st = append(pf, s);
     if (st) section_free(s);
