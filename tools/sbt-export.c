@@ -78,14 +78,6 @@ static void print_json(const char *out, const sbt_packfile *pf, size_t f32_bytes
     printf("]}\n");
 }
 
-static int is_sbt_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char magic[4] = {0};
-    int yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "SBTP", 4);
-    if (f) fclose(f);
-    return yes;
-}
-
 static int parse_encoding(const char *s, sbt_model_pack_options *o) {
     sbt_encoding e;
     if (sbt_encoding_parse(s, &e)) return -1;
@@ -130,17 +122,18 @@ int main(int argc, char **argv) {
     if (!out) return tool_usage_error(TOOL, "-o OUT.sbt is required");
     const char *in = argv[optind];
     sbt_model *m = NULL;
-    sbt_status st = is_sbt_file(in) ? sbt_model_load_sbt(in, &m) : sbt_model_load(in, &m);
-    if (st) return tool_fail_lib(TOOL);
+    sbt_container *c_in = NULL; /* every section of the input, task settings included */
+    if (sbt_model_read_file(in, &m, &c_in)) return tool_fail_lib(TOOL);
     sbt_packfile *pf = NULL, *f32 = NULL;
     sbt_model_pack_options all_f32 = {SBT_ENC_F32, SBT_ENC_F32, 0};
-    st = sbt_model_pack(m, &opt, &pf);
-    if (!st) st = sbt_model_pack(m, &all_f32, &f32);
+    sbt_status st = sbt_model_pack_container(c_in, m, &opt, &pf);
+    if (!st) st = sbt_model_pack_container(c_in, m, &all_f32, &f32);
     if (!st) st = sbt_packfile_write(pf, out);
     int rc = st ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
     if (!st) (json ? print_json : print_text)(out, pf, sbt_packfile_size(f32));
     sbt_packfile_free(pf);
     sbt_packfile_free(f32);
+    sbt_container_free(c_in);
     sbt_model_free(m);
     return rc;
 }

@@ -43,7 +43,19 @@ typedef struct sbt_model_pack_options {
 
 /* opt may be NULL (the defaults). */
 sbt_status sbt_model_pack(const sbt_model *m, const sbt_model_pack_options *opt, sbt_packfile **out);
+/* The same from a model file's container form (every section kept, including the ones
+ * a task stores beside the model, such as "anomaly"); m names the sparse-weight scores. */
+sbt_status sbt_model_pack_container(const sbt_container *c, const sbt_model *m,
+                                    const sbt_model_pack_options *opt, sbt_packfile **out);
 sbt_status sbt_model_unpack(const sbt_packfile *pf, const char *path_for_message, sbt_model **out);
+/* The container form of a .sbt file: text as text, every weight as f32 (a mask as scores
+ * in {0, 1}). The caller frees *out with sbt_container_free(). */
+sbt_status sbt_packfile_to_container(const sbt_packfile *pf, const char *path_for_message,
+                                     sbt_container **out);
+/* Reads a model file of either kind, .sbtm or .sbt (told apart by the magic), into the
+ * model and, when c_out is not NULL, the container form of the file, for the sections a
+ * task keeps beside the model (the caller frees it). */
+sbt_status sbt_model_read_file(const char *path, sbt_model **m, sbt_container **c_out);
 sbt_status sbt_model_save_sbt(const sbt_model *m, const char *path, const sbt_model_pack_options *opt);
 sbt_status sbt_model_load_sbt(const char *path, sbt_model **out);
 

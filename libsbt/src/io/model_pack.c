@@ -85,19 +85,18 @@ static sbt_status check_options(const sbt_model_pack_options *o) {
     return SBT_OK;
 }
 
-sbt_status sbt_model_pack(const sbt_model *m, const sbt_model_pack_options *opt, sbt_packfile **out) {
+sbt_status sbt_model_pack_container(const sbt_container *c, const sbt_model *m,
+                                    const sbt_model_pack_options *opt, sbt_packfile **out) {
     sbt_model_pack_options o = opt ? *opt : (sbt_model_pack_options){0, 0, 0};
     if (!o.mask_encoding) o.mask_encoding = SBT_ENC_SEED_MASK_CODED;
     if (!o.float_encoding) o.float_encoding = SBT_ENC_F32;
     if (!(o.flags & SBT_PACK_ZLIB)) o.flags |= SBT_PACK_ZLIB_AUTO; /* the text sections shrink about 5x */
-    if (!m || !out) return sbt_fail(SBT_ERR_ARG, "sbt: pack: invalid argument");
+    if (!c || !m || !out) return sbt_fail(SBT_ERR_ARG, "sbt: pack: invalid argument");
     *out = NULL;
     sbt_status st = check_options(&o);
     if (st) return st;
-    sbt_container *c = sbt_container_new();
     sbt_packfile *pf = sbt_packfile_new();
-    if (!c || !pf) st = sbt_fail(SBT_ERR_NOMEM, "sbt: out of memory");
-    if (!st) st = sbt_model_to_container(m, c);
+    if (!pf) return sbt_fail(SBT_ERR_NOMEM, "sbt: out of memory");
     for (int i = 0; i < sbt_container_count(c) && !st; i++) {
         const sbt_section *s = sbt_container_at(c, i);
         float keep = 1;
@@ -112,13 +111,22 @@ sbt_status sbt_model_pack(const sbt_model *m, const sbt_model_pack_options *opt,
         else
             st = sbt_packfile_add_floats(pf, s->name, o.float_encoding, s->ndim, s->shape, s->data, o.flags);
     }
-    sbt_container_free(c);
     if (st) {
         sbt_packfile_free(pf);
         return st;
     }
     *out = pf;
     return SBT_OK;
+}
+
+sbt_status sbt_model_pack(const sbt_model *m, const sbt_model_pack_options *opt, sbt_packfile **out) {
+    if (!m || !out) return sbt_fail(SBT_ERR_ARG, "sbt: pack: invalid argument");
+    *out = NULL;
+    sbt_container *c = sbt_container_new();
+    sbt_status st = c ? sbt_model_to_container(m, c) : sbt_fail(SBT_ERR_NOMEM, "sbt: out of memory");
+    if (!st) st = sbt_model_pack_container(c, m, opt, out);
+    sbt_container_free(c);
+    return st;
 }
 
 /* A weight section as the f32 section the model file would hold: floats as they are, a
@@ -173,7 +181,8 @@ static sbt_status check_masks(const sbt_model *m, const sbt_packfile *pf, const 
     return SBT_OK;
 }
 
-sbt_status sbt_model_unpack(const sbt_packfile *pf, const char *path_for_message, sbt_model **out) {
+sbt_status sbt_packfile_to_container(const sbt_packfile *pf, const char *path_for_message,
+                                     sbt_container **out) {
     const char *path = path_for_message ? path_for_message : "(memory)";
     if (!pf || !out) return sbt_fail(SBT_ERR_ARG, "sbt: unpack: invalid argument");
     *out = NULL;
@@ -187,7 +196,21 @@ sbt_status sbt_model_unpack(const sbt_packfile *pf, const char *path_for_message
         else
             st = add_as_f32(c, s, path);
     }
+    if (st) {
+        sbt_container_free(c);
+        return st;
+    }
+    *out = c;
+    return SBT_OK;
+}
+
+sbt_status sbt_model_unpack(const sbt_packfile *pf, const char *path_for_message, sbt_model **out) {
+    const char *path = path_for_message ? path_for_message : "(memory)";
+    if (!pf || !out) return sbt_fail(SBT_ERR_ARG, "sbt: unpack: invalid argument");
+    *out = NULL;
+    sbt_container *c = NULL;
     sbt_model *m = NULL;
+    sbt_status st = sbt_packfile_to_container(pf, path, &c);
     if (!st) st = sbt_model_from_container(c, path, &m);
     if (!st) st = check_masks(m, pf, path);
     sbt_container_free(c);
@@ -196,6 +219,43 @@ sbt_status sbt_model_unpack(const sbt_packfile *pf, const char *path_for_message
         return st;
     }
     *out = m;
+    return SBT_OK;
+}
+
+static int has_sbt_magic(const char *path) {
+    FILE *f = fopen(path, "rb");
+    unsigned char magic[4] = {0};
+    int yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "SBTP", 4);
+    if (f) fclose(f);
+    return yes;
+}
+
+sbt_status sbt_model_read_file(const char *path, sbt_model **m, sbt_container **c_out) {
+    if (!path || !m) return sbt_fail(SBT_ERR_ARG, "model: read: invalid argument");
+    *m = NULL;
+    if (c_out) *c_out = NULL;
+    sbt_container *c = NULL;
+    sbt_packfile *pf = NULL;
+    sbt_status st;
+    if (has_sbt_magic(path)) {
+        st = sbt_packfile_read(path, &pf);
+        if (!st) st = sbt_packfile_to_container(pf, path, &c);
+    } else {
+        st = sbt_container_read(path, "SBTM", &c);
+    }
+    if (!st) st = sbt_model_from_container(c, path, m);
+    if (!st && pf) st = check_masks(*m, pf, path);
+    sbt_packfile_free(pf);
+    if (st) {
+        sbt_model_free(*m);
+        *m = NULL;
+        sbt_container_free(c);
+        return st;
+    }
+    if (c_out)
+        *c_out = c;
+    else
+        sbt_container_free(c);
     return SBT_OK;
 }
 
