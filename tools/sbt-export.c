@@ -40,23 +40,9 @@ static void json_string(const char *s) {
 static double bits_per(double bits, int64_t n) { return n > 0 ? bits / (double)n : 0; }
 
 static void print_text(const char *out, const sbt_packfile *pf, size_t f32_bytes) {
-    size_t total = sbt_packfile_size(pf);
-    int64_t weights = 0;
-    printf("%s: %zu bytes (%d sections)\n", out, total, sbt_packfile_count(pf));
-    printf("  %-28s %-16s %10s %12s %10s %10s\n", "section", "encoding", "elements", "bytes", "bits/elt",
-           "bound");
-    for (int i = 0; i < sbt_packfile_count(pf); i++) {
-        const sbt_pack_section *s = sbt_packfile_at(pf, i);
-        double bound = sbt_packfile_bound_bits(s);
-        if (s->encoding != SBT_ENC_TEXT) weights += s->count;
-        printf("  %-28s %-16s %10lld %12zu %10.4f %10.4f\n", s->name, sbt_encoding_name(s->encoding),
-               (long long)s->count, s->stored_bytes, bits_per(8.0 * (double)s->stored_bytes, s->count),
-               bits_per(bound, s->count));
-    }
-    printf("total %zu bytes, %.4f bits per stored element (%lld elements, headers and text included); "
-           "float32 file %zu bytes: %.2fx smaller\n",
-           total, bits_per(8.0 * (double)total, weights), (long long)weights, f32_bytes,
-           (double)f32_bytes / (double)total);
+    tool_print_packfile(out, pf);
+    printf("float32 file %zu bytes: %.2fx smaller\n", f32_bytes,
+           (double)f32_bytes / (double)sbt_packfile_size(pf));
 }
 
 static void print_json(const char *out, const sbt_packfile *pf, size_t f32_bytes) {
