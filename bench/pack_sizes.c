@@ -24,6 +24,11 @@
  * shift 5), and of the exact remaining counts (log2 C(n, k), what seed-mask-coded uses),
  * next to the bytes the range coder really writes.
  *
+ * Then it does the same with real models: the paper's three configurations built by libsbt's
+ * encoder builder (untrained: random scores, whose top-k masks have the same entropy as
+ * trained ones), packed by sbt_model_pack into the .sbt that sbt-export writes, graph,
+ * tensor table, metadata and every norm and input-normalisation tensor included.
+ *
  *     pack_sizes [--json PATH] [--md PATH] [--seed N]
  */
 #include <cjson/cJSON.h>
@@ -36,6 +41,8 @@
 
 #include "sbt/biprop.h"
 #include "sbt/container.h"
+#include "sbt/model.h"
+#include "sbt/model_pack.h"
 #include "sbt/pack.h"
 #include "sbt/packfile.h"
 #include "sbt/rng.h"
@@ -246,6 +253,76 @@ static void add_costs(const layer *l, const layer_data *d, model_costs *c) {
     free(p);
 }
 
+/* ---- real models ---- */
+
+typedef struct real_run {
+    const char *model;
+    float keep;
+    size_t sbtm_bytes, coded_bytes, mask_bytes, f32_bytes, text_bytes;
+    int64_t paper_bits;
+} real_run;
+
+static sbt_config paper_config(const model_shape *m, float keep, uint64_t seed) {
+    sbt_task task = !strcmp(m->name, "SMD")     ? SBT_TASK_ANOMALY
+                    : !strcmp(m->name, "ETTm1") ? SBT_TASK_FORECAST
+                                                : SBT_TASK_CLASSIFY;
+    sbt_config c = sbt_config_default(task);
+    c.channels = m->channels;
+    c.outputs = m->outputs;
+    c.max_len = task == SBT_TASK_CLASSIFY ? 29 : 200;
+    c.d_model = m->d_model;
+    c.heads = 2;
+    c.layers = m->layers;
+    c.d_ff = m->d_ff;
+    c.norm = task == SBT_TASK_CLASSIFY   ? SBT_NORM_BATCH
+             : task == SBT_TASK_FORECAST ? SBT_NORM_LAYER
+                                         : SBT_NORM_NONE;
+    c.weights = SBT_WEIGHTS_SBT;
+    c.keep = keep;
+    c.seed = seed;
+    return c;
+}
+
+static size_t packed_size(const sbt_model *m, sbt_encoding masks, size_t *text_bytes) {
+    sbt_packfile *pf = NULL;
+    sbt_model_pack_options o = {masks, 0, 0};
+    if (sbt_model_pack(m, &o, &pf)) return 0;
+    size_t n = sbt_packfile_size(pf);
+    if (text_bytes) {
+        *text_bytes = 0;
+        for (int i = 0; i < sbt_packfile_count(pf); i++)
+            if (sbt_packfile_at(pf, i)->encoding == SBT_ENC_TEXT)
+                *text_bytes += sbt_packfile_at(pf, i)->stored_bytes + sbt_packfile_entry_size(pf, i);
+    }
+    sbt_packfile_free(pf);
+    return n;
+}
+
+static int real_model(const model_shape *shape, float keep, uint64_t seed, real_run *out) {
+    sbt_config cfg = paper_config(shape, keep, seed);
+    sbt_model *m = NULL;
+    sbt_container *c = sbt_container_new();
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int bad = sbt_model_new(&cfg, &m) || sbt_model_to_container(m, c) ||
+              sbt_container_encode(c, "SBTM", &buf, &len);
+    if (!bad) {
+        out->model = shape->name;
+        out->keep = keep;
+        out->sbtm_bytes = len;
+        out->coded_bytes = packed_size(m, 0, &out->text_bytes); /* sbt-export's default */
+        out->mask_bytes = packed_size(m, SBT_ENC_SEED_MASK, NULL);
+        out->f32_bytes = packed_size(m, SBT_ENC_F32, NULL);
+        out->paper_bits = paper_bits(shape);
+        bad = !out->coded_bytes || !out->mask_bytes || !out->f32_bytes;
+    }
+    if (bad) fprintf(stderr, "pack_sizes: %s model: %s\n", shape->name, sbt_last_error());
+    free(buf);
+    sbt_container_free(c);
+    sbt_model_free(m);
+    return bad;
+}
+
 /* ---- output ---- */
 
 typedef struct run {
@@ -300,7 +377,28 @@ static cJSON *costs_json(const run *u) {
     return b;
 }
 
-static int write_json(const char *path, const run *runs, int n_runs, const char *date, uint64_t seed) {
+static cJSON *real_json(const real_run *u) {
+    char name[128];
+    snprintf(name, sizeof name, "model/%s/keep:%g", u->model, u->keep);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", name);
+    cJSON_AddStringToObject(b, "run_type", "iteration");
+    cJSON_AddNumberToObject(b, "iterations", 1);
+    cJSON_AddNumberToObject(b, "real_time", 0);
+    cJSON_AddNumberToObject(b, "cpu_time", 0);
+    cJSON_AddStringToObject(b, "time_unit", "ns");
+    cJSON_AddNumberToObject(b, "sbtm_bytes", (double)u->sbtm_bytes);
+    cJSON_AddNumberToObject(b, "sbt_bytes", (double)u->coded_bytes);
+    cJSON_AddNumberToObject(b, "sbt_seed_mask_bytes", (double)u->mask_bytes);
+    cJSON_AddNumberToObject(b, "sbt_f32_bytes", (double)u->f32_bytes);
+    cJSON_AddNumberToObject(b, "text_bytes", (double)u->text_bytes);
+    cJSON_AddNumberToObject(b, "paper_bits", (double)u->paper_bits);
+    cJSON_AddNumberToObject(b, "sbt_over_paper", 8.0 * (double)u->coded_bytes / (double)u->paper_bits);
+    return b;
+}
+
+static int write_json(const char *path, const run *runs, int n_runs, const real_run *reals, int n_reals,
+                      const char *date, uint64_t seed) {
     cJSON *root = cJSON_CreateObject(), *ctx = cJSON_AddObjectToObject(root, "context");
     cJSON_AddStringToObject(ctx, "date", date);
     cJSON_AddStringToObject(ctx, "executable", "build/bench/pack_sizes");
@@ -317,6 +415,7 @@ static int write_json(const char *path, const run *runs, int n_runs, const char 
         for (int c = 0; c < N_CASES; c++) cJSON_AddItemToArray(list, benchmark_json(&runs[i], c));
         cJSON_AddItemToArray(list, costs_json(&runs[i]));
     }
+    for (int i = 0; i < n_reals; i++) cJSON_AddItemToArray(list, real_json(&reals[i]));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) return 1;
@@ -376,7 +475,23 @@ static void md_models(FILE *f, const run *runs, int n_runs) {
     }
 }
 
-static int write_md(const char *path, const run *runs, int n_runs, const char *date, uint64_t seed) {
+static void md_reals(FILE *f, const real_run *r, int n) {
+    fprintf(
+        f,
+        "| model | keep | model file (.sbtm) | .sbt f32 | .sbt seed-mask | .sbt default (smaller of "
+        "seed-mask-coded and seed-mask per layer) | "
+        "of which text | paper count | .sbt / paper count |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| "
+        "---: | ---: |\n");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "| %s | %g | %zu | %zu | %zu | %zu | %zu | %lld B | %.3f |\n", r[i].model, r[i].keep,
+                r[i].sbtm_bytes, r[i].f32_bytes, r[i].mask_bytes, r[i].coded_bytes, r[i].text_bytes,
+                (long long)((r[i].paper_bits + 7) / 8),
+                8.0 * (double)r[i].coded_bytes / (double)r[i].paper_bits);
+}
+
+static int write_md(const char *path, const run *runs, int n_runs, const real_run *reals, int n_reals,
+                    const char *date, uint64_t seed) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -400,6 +515,13 @@ static int write_md(const char *path, const run *runs, int n_runs, const char *d
                "except the "
                "last column, the range coder's real stream without counts or alpha):\n\n");
     md_models(f, runs, n_runs);
+    fprintf(
+        f,
+        "\nReal models: the paper's configurations built by libsbt (untrained), packed as sbt-export packs "
+        "them: graph, tensor table, config and metadata text (deflated), input normalisation and norm "
+        "tensors f32, sparse-weight scores as their keep mask; .sbt f32 keeps the scores as f32 (the model "
+        "file's content in the .sbt container). Bytes of the whole file.\n\n");
+    md_reals(f, reals, n_reals);
     fclose(f);
     sbt_status st = sbt_write_file_atomic(path, text, len);
     free(text);
@@ -428,6 +550,7 @@ int main(int argc, char **argv) {
         {"ETTm1", 7, 64, 2, 256, 7, 2, 2, 0, 0, {{{0}, 0, 0}}},
     };
     run runs[3 * N_KEEPS];
+    real_run reals[3 * N_KEEPS];
     int n_runs = 0, bad = 0;
     for (int mi = 0; mi < 3; mi++) {
         model_shape *m = &models[mi];
@@ -446,13 +569,14 @@ int main(int argc, char **argv) {
                 add_costs(&m->layer[i], &data[i], &u->costs);
             }
             for (int c = 0; c < N_CASES; c++) bad |= pack_case(m, data, &CASES[c], &u->r[c]);
+            bad |= real_model(m, KEEPS[k], seed, &reals[n_runs - 1]);
             for (int i = 0; i < m->n_layers; i++) free_layer(&data[i]);
         }
     }
     char date[64];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S+00:00", gmtime(&now));
-    bad |= write_json(json_path, runs, n_runs, date, seed);
-    bad |= write_md(md_path, runs, n_runs, date, seed);
+    bad |= write_json(json_path, runs, n_runs, reals, n_runs, date, seed);
+    bad |= write_md(md_path, runs, n_runs, reals, n_runs, date, seed);
     return bad;
 }

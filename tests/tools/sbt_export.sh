@@ -47,7 +47,7 @@ for m in jv fc an; do
 done
 "$tools/sbt-info" "$tmp/an.sbt" >"$tmp/info" 2>&1
 check "sbt-info reads a .sbt with its anomaly settings" 'grep -q "POT risk 0.001" "$tmp/info"'
-check "sbt-info lists the sections of a .sbt" 'grep -q "^  layer0.q.scores  *seed-mask  *[0-9]" "$tmp/info"'
+check "sbt-info lists the sections of a .sbt" 'grep -q "^  layer0.q.scores  *seed-mask-coded  *[0-9]" "$tmp/info"'
 
 "$tools/sbt-export" "$tmp/jv.sbtm" -o "$tmp/jv_z.sbt" --zlib --json >"$tmp/json" 2>&1
 check "--json: one object with the sections and the ratio" \

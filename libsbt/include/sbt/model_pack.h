@@ -2,14 +2,14 @@
  *
  * Packing writes the model's metadata, config, tensor table and graph as text sections and
  * each stored tensor as a weight section. The scores of a sparse-weight layer (Biprop or
- * prune) are not stored: only their top-k keep mask is, as seed-mask-coded (or seed-mask),
- * with the layer's alpha. A seeded tensor (Biprop's frozen W) is not stored either: the
+ * prune) are not stored: only their top-k keep mask is, with the layer's alpha, in the
+ * smaller of seed-mask-coded and seed-mask. A seeded tensor (Biprop's frozen W) is not stored either: the
  * tensor table records its generator, seed and stream, and loading draws it again bit for
  * bit. Loading puts the mask back as scores in {0, 1}, whose top-k is that mask, so the
  * effective weights, and every output, are bit-identical to the model that was packed.
  * A .sbt is for inference: training from it restarts the scores from the mask.
  *
- *     sbt_model_pack_options opt = {0};               // masks seed-mask-coded, floats f32
+ *     sbt_model_pack_options opt = {0};               // masks: smallest exact encoding; floats f32
  *     if (sbt_model_save_sbt(m, "model.sbt", &opt) != SBT_OK) ...   // atomic
  *     sbt_model *back = NULL;
  *     if (sbt_model_load_sbt("model.sbt", &back) != SBT_OK) ...
@@ -30,7 +30,8 @@ extern "C" {
 #endif
 
 typedef struct sbt_model_pack_options {
-    /* Sparse-weight scores: 0 or SBT_ENC_SEED_MASK_CODED (default), SBT_ENC_SEED_MASK, or
+    /* Sparse-weight scores: 0 (default) = per layer the smaller of seed-mask-coded and
+     * seed-mask (both exact); SBT_ENC_SEED_MASK_CODED or SBT_ENC_SEED_MASK to force one; or
      * SBT_ENC_F32 (the scores themselves, as a model file holds them: the f32 baseline). */
     sbt_encoding mask_encoding;
     /* Every other float tensor: 0 or SBT_ENC_F32 (default, exact), or SBT_ENC_F16 (rounds:

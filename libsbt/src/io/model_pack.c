@@ -49,6 +49,28 @@ static void layer_alpha(const sbt_model *m, const char *scores_name, const float
                              : sbt_biprop_alpha(w, mask_f, rows * cols);
 }
 
+/* The smaller of seed-mask-coded and seed-mask for this mask, both as they would be stored
+ * (with `flags`, so a plain mask may be deflated); seed-mask-coded when the other fails. At
+ * keep near 0.5 the plain bits win by the coder's few flush bytes. */
+static sbt_encoding smallest_mask_encoding(const sbt_section *s, const uint8_t *mask, const float *alpha,
+                                           int per_row, unsigned flags) {
+    const sbt_encoding candidates[2] = {SBT_ENC_SEED_MASK_CODED, SBT_ENC_SEED_MASK};
+    size_t best = SIZE_MAX;
+    sbt_encoding pick = SBT_ENC_SEED_MASK_CODED;
+    for (int i = 0; i < 2; i++) {
+        sbt_packfile *one = sbt_packfile_new();
+        if (one &&
+            !sbt_packfile_add_mask(one, s->name, candidates[i], s->ndim, s->shape, mask, alpha, per_row,
+                                   flags) &&
+            sbt_packfile_size(one) < best) {
+            best = sbt_packfile_size(one);
+            pick = candidates[i];
+        }
+        sbt_packfile_free(one);
+    }
+    return pick;
+}
+
 static sbt_status add_mask_section(sbt_packfile *pf, const sbt_model *m, const sbt_section *s, float keep,
                                    int per_row, sbt_encoding enc, unsigned flags) {
     int64_t n = s->count, rows = s->ndim ? s->shape[0] : 1, cols = rows ? n / rows : 0;
@@ -63,6 +85,7 @@ static sbt_status add_mask_section(sbt_packfile *pf, const sbt_model *m, const s
         if (n) sbt_biprop_select(s->data, n, sbt_biprop_keep_count(keep, n), mask_f, scratch);
         for (int64_t i = 0; i < n; i++) mask[i] = mask_f[i] != 0.0f;
         layer_alpha(m, s->name, mask_f, rows, cols, per_row, alpha);
+        if (!enc) enc = smallest_mask_encoding(s, mask, alpha, per_row, flags);
         st = sbt_packfile_add_mask(pf, s->name, enc, s->ndim, s->shape, mask, alpha, per_row, flags);
     }
     free(mask_f);
@@ -73,8 +96,8 @@ static sbt_status add_mask_section(sbt_packfile *pf, const sbt_model *m, const s
 }
 
 static sbt_status check_options(const sbt_model_pack_options *o) {
-    if (o->mask_encoding != SBT_ENC_SEED_MASK_CODED && o->mask_encoding != SBT_ENC_SEED_MASK &&
-        o->mask_encoding != SBT_ENC_F32)
+    if (o->mask_encoding && o->mask_encoding != SBT_ENC_SEED_MASK_CODED &&
+        o->mask_encoding != SBT_ENC_SEED_MASK && o->mask_encoding != SBT_ENC_F32)
         return sbt_fail(SBT_ERR_ARG,
                         "sbt: sparse-weight masks cannot be stored as %s (seed-mask-coded, "
                         "seed-mask or f32)",
@@ -88,7 +111,6 @@ static sbt_status check_options(const sbt_model_pack_options *o) {
 sbt_status sbt_model_pack_container(const sbt_container *c, const sbt_model *m,
                                     const sbt_model_pack_options *opt, sbt_packfile **out) {
     sbt_model_pack_options o = opt ? *opt : (sbt_model_pack_options){0, 0, 0};
-    if (!o.mask_encoding) o.mask_encoding = SBT_ENC_SEED_MASK_CODED;
     if (!o.float_encoding) o.float_encoding = SBT_ENC_F32;
     if (!(o.flags & SBT_PACK_ZLIB)) o.flags |= SBT_PACK_ZLIB_AUTO; /* the text sections shrink about 5x */
     if (!c || !m || !out) return sbt_fail(SBT_ERR_ARG, "sbt: pack: invalid argument");
