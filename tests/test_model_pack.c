@@ -103,6 +103,20 @@ static void check_task(sbt_task task) {
                       sbt_bytes, sbtm_bytes);
         sbt_model_free(back);
     }
+    /* f16 for the float tensors (only when asked): not exact, but close. */
+    sbt_model_pack_options half = {0, SBT_ENC_F16, 0};
+    sbt_model *back = NULL;
+    REQUIRE(sbt_model_save_sbt(m, "test_model_pack.sbt", &half) == SBT_OK);
+    REQUIRE(sbt_model_load_sbt("test_model_pack.sbt", &back) == SBT_OK);
+    CHECK(infer(back, got) == 0);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < BATCH * cfg.outputs; i++) {
+        worst = fmax(worst, fabs((double)want[i] - got[i]));
+        scale = fmax(scale, fabs((double)want[i]));
+    }
+    CHECK_MSG(worst <= 1e-2 * scale + 1e-3, "task %d: f16 outputs differ by %g (scale %g)", (int)task, worst,
+              scale);
+    sbt_model_free(back);
     sbt_model_free(m);
     unlink("test_model_pack.sbt");
     unlink("test_model_pack.sbtm");
