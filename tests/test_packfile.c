@@ -55,11 +55,13 @@ static size_t put_varint(unsigned char *p, uint64_t v) {
 
 static unsigned char *build(const raw_entry *e, int count, size_t *len) {
     unsigned char *buf = calloc(1, 1 << 20), *p = buf + 32;
-    for (int i = 0; i < count; i++) {
-        size_t nl = strlen(e[i].name);
-        p += put_varint(p, nl);
-        memcpy(p, e[i].name, nl);
-        p += nl;
+    for (int i = 0; i < count; i++) { /* names front-coded against the previous one */
+        size_t nl = strlen(e[i].name), shared = 0;
+        while (i > 0 && e[i - 1].name[shared] && e[i - 1].name[shared] == e[i].name[shared]) shared++;
+        p += put_varint(p, shared);
+        p += put_varint(p, nl - shared);
+        memcpy(p, e[i].name + shared, nl - shared);
+        p += nl - shared;
         *p++ = (unsigned char)e[i].encoding;
         *p++ = (unsigned char)e[i].flags;
         *p++ = (unsigned char)e[i].ndim;
@@ -127,17 +129,63 @@ static void test_spec_example_bytes(void) {
     unsigned char *buf = NULL;
     size_t len = 0;
     REQUIRE(sbt_packfile_encode(pf, &buf, &len) == SBT_OK);
-    CHECK(len == 51 && sbt_packfile_size(pf) == 51);
+    CHECK(len == 52 && sbt_packfile_size(pf) == 52);
     const unsigned char head[] = {'S', 'B', 'T', 'P', 1,  0, 0, 0, 1, 0, 0, 0,
-                                  11,  0,   0,   0,   51, 0, 0, 0, 0, 0, 0, 0};
+                                  12,  0,   0,   0,   52, 0, 0, 0, 0, 0, 0, 0};
     CHECK(!memcmp(buf, head, sizeof head));
-    CHECK(get32(buf + 24) == crc(buf + 32, 11) && get32(buf + 28) == crc(buf, 28));
-    const unsigned char entry_bytes[] = {1, 'w', 2, 0, 1, 2, 8, 0x76, 0xa5, 0x3f, 0x2e};
+    CHECK(get32(buf + 24) == crc(buf + 32, 12) && get32(buf + 28) == crc(buf, 28));
+    const unsigned char entry_bytes[] = {0, 1, 'w', 2, 0, 1, 2, 8, 0x76, 0xa5, 0x3f, 0x2e};
     CHECK(!memcmp(buf + 32, entry_bytes, sizeof entry_bytes));
     const unsigned char payload[] = {0, 0, 0x80, 0x3f, 0, 0, 0, 0x40};
-    CHECK(!memcmp(buf + 43, payload, 8));
+    CHECK(!memcmp(buf + 44, payload, 8));
     free(buf);
     sbt_packfile_free(pf);
+}
+
+/* Names are front-coded: each entry stores only what differs from the previous name, and
+ * only the longest shared prefix is accepted. */
+static void test_front_coded_names(void) {
+    sbt_packfile *pf = sbt_packfile_new();
+    float x = 1;
+    const char *names[] = {"layer0.q.scores", "layer0.k.scores", "layer0", "layer0.norm1.gamma",
+                           "head.scores"};
+    for (int i = 0; i < 5; i++)
+        CHECK(sbt_packfile_add_floats(pf, names[i], SBT_ENC_F32, 0, NULL, &x, 0) == SBT_OK);
+    CHECK(sbt_packfile_entry_size(pf, 1) == 1 + 1 + 8 + 3 + 1 + 4); /* shares "layer0.", stores "k.scores" */
+    CHECK(sbt_packfile_entry_size(pf, 2) == 1 + 1 + 0 + 3 + 1 + 4); /* a prefix of the previous name */
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    REQUIRE(sbt_packfile_encode(pf, &buf, &len) == SBT_OK);
+    sbt_packfile *back = NULL;
+    REQUIRE(sbt_packfile_decode(buf, len, "names.sbt", &back) == SBT_OK);
+    for (int i = 0; i < 5; i++) CHECK(!strcmp(sbt_packfile_at(back, i)->name, names[i]));
+    sbt_packfile_free(back);
+    free(buf);
+    sbt_packfile_free(pf);
+    /* "ab" then "ac" written as shared 0 + "ac" (not the longest prefix), and shared 3 > 2. */
+    const unsigned char bytes[4] = {0};
+    raw_entry e[2] = {entry("ab", 2, 0, NULL, bytes, 4), entry("ac", 2, 0, NULL, bytes, 4)};
+    buf = build(e, 2, &len);
+    CHECK(decode(buf, len) == SBT_OK);
+    size_t second = 32 + 1 + 1 + 2 + 3 + 1 + 4; /* the second entry */
+    CHECK(buf[second] == 1 && buf[second + 1] == 1 && buf[second + 2] == 'c');
+    buf[second] = 0;
+    buf[second + 1] = 2;
+    unsigned char *patched = malloc(len + 1);
+    memcpy(patched, buf, second + 2);
+    patched[second + 2] = 'a';
+    memcpy(patched + second + 3, buf + second + 2, len - second - 2);
+    put32(patched + 12, get32(buf + 12) + 1);
+    put32(patched + 16, (uint32_t)len + 1);
+    fix_crcs(patched, len + 1);
+    expect_refused(patched, len + 1,
+                   "section 1: the name does not share the longest prefix with the previous name");
+    buf[second] = 3;
+    buf[second + 1] = 1;
+    fix_crcs(buf, len);
+    expect_refused(buf, len, "section 1: the name shares more bytes than the previous name has");
+    free(patched);
+    free(buf);
 }
 
 /* Every encoding, zlib on some, an optional section, 0-d and zero-size tensors, through a file. */
@@ -490,8 +538,8 @@ static void test_bad_zlib_and_streams(void) {
     free(buf);
     raw_entry w = entry("w", 2, 1, (int64_t[]){2}, bytes8, 8);
     buf = build(&w, 1, &len);
-    buf[37] = 0x82; /* shape[0] = 2 as 0x82 0x00 would be non-minimal: here it swallows the length byte */
-    buf[38] = 0x00;
+    buf[38] = 0x82; /* shape[0] = 2 as 0x82 0x00 would be non-minimal: here it swallows the length byte */
+    buf[39] = 0x00;
     fix_crcs(buf, len);
     expect_refused(buf, len, "section 'w': a varint is not minimal");
     free(buf);
@@ -563,6 +611,7 @@ static void test_file_sizes_near_the_bound(void) {
 
 int main(void) {
     RUN(test_spec_example_bytes);
+    RUN(test_front_coded_names);
     RUN(test_every_encoding_through_a_file);
     RUN(test_add_refuses_bad_sections);
     RUN(test_truncated_and_flipped_files);

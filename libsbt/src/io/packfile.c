@@ -21,7 +21,7 @@
 enum {
     HEADER_BYTES = 32,
     MAX_SECTIONS = 65536,
-    ENTRY_MIN = 10, /* name_len, 1-byte name, encoding, flags, ndim, stored_length, crc */
+    ENTRY_MIN = 10, /* name_shared, suffix_len, encoding, flags, ndim, stored_length, crc + 1 name byte */
     KNOWN_FLAGS = SBT_PACK_ZLIB | SBT_PACK_OPTIONAL,
     REQUIRED_HEADER_FLAGS = 0xFF, /* version 1 knows none */
     ZLIB_MAX_RATIO = 1032
@@ -325,10 +325,21 @@ sbt_status sbt_packfile_add_ternary(sbt_packfile *pf, const char *name, sbt_enco
     return add_encoded(pf, name, enc, ndim, shape, st, p, bytes, flags);
 }
 
+/* Bytes that name shares with the name of the entry before it (formats/sbt.md 2.2: names
+ * are front-coded, as LevelDB's block keys are). */
+static size_t shared_prefix(const sbt_packfile *pf, int i) {
+    if (i <= 0) return 0;
+    const char *a = pf->sec[i - 1]->pub.name, *b = pf->sec[i]->pub.name;
+    size_t n = 0;
+    while (a[n] && a[n] == b[n]) n++;
+    return n;
+}
+
 size_t sbt_packfile_entry_size(const sbt_packfile *pf, int i) {
     if (!pf || i < 0 || i >= pf->n) return 0;
     const sbt_pack_section *s = &pf->sec[i]->pub;
-    size_t len = strlen(s->name), size = (size_t)pack_varint_size(len) + len + 3 + 4;
+    size_t shared = shared_prefix(pf, i), suffix = strlen(s->name) - shared;
+    size_t size = (size_t)pack_varint_size(shared) + (size_t)pack_varint_size(suffix) + suffix + 3 + 4;
     for (int d = 0; d < s->ndim; d++) size += (size_t)pack_varint_size((uint64_t)s->shape[d]);
     size += (size_t)pack_varint_size(s->stored_bytes);
     if (s->flags & SBT_PACK_ZLIB) size += (size_t)pack_varint_size(s->bytes);
@@ -348,12 +359,14 @@ size_t sbt_packfile_size(const sbt_packfile *pf) {
     return total;
 }
 
-static unsigned char *put_entry(unsigned char *p, const section *sec) {
+static unsigned char *put_entry(unsigned char *p, const sbt_packfile *pf, int i) {
+    const section *sec = pf->sec[i];
     const sbt_pack_section *s = &sec->pub;
-    size_t len = strlen(s->name);
-    p += pack_put_varint(p, len);
-    memcpy(p, s->name, len);
-    p += len;
+    size_t shared = shared_prefix(pf, i), suffix = strlen(s->name) - shared;
+    p += pack_put_varint(p, shared);
+    p += pack_put_varint(p, suffix);
+    memcpy(p, s->name + shared, suffix);
+    p += suffix;
     *p++ = (unsigned char)s->encoding;
     *p++ = (unsigned char)s->flags;
     *p++ = (unsigned char)s->ndim;
@@ -376,7 +389,7 @@ sbt_status sbt_packfile_encode(const sbt_packfile *pf, unsigned char **out_buf, 
     if (!buf) return sbt_fail(SBT_ERR_NOMEM, "sbt: out of memory for %zu bytes", total);
     unsigned char *p = buf + HEADER_BYTES, *payload = buf + HEADER_BYTES + table_len;
     for (int i = 0; i < pf->n; i++) {
-        p = put_entry(p, pf->sec[i]);
+        p = put_entry(p, pf, i);
         if (pf->sec[i]->pub.stored_bytes) memcpy(payload, pf->sec[i]->stored, pf->sec[i]->pub.stored_bytes);
         payload += pf->sec[i]->pub.stored_bytes;
     }
@@ -462,21 +475,38 @@ static sbt_status entry_fail(const char *path, int i, const char *name, const ch
     return sbt_fail(SBT_ERR_FORMAT, "%s: section %d: %s", path, i, why);
 }
 
-/* Reads the entry at *pos, never past `end`, into s (name, encoding, flags, shape) and e. */
-static sbt_status read_entry(const unsigned char *buf, size_t *pos, size_t end, const char *path, int i,
-                             sbt_pack_section *s, entry *e) {
+/* Reads the front-coded name at *pos: `shared` bytes of the previous name `prev`, then the
+ * suffix. Only the longest shared prefix is valid, so that a name has one encoding. */
+static sbt_status read_name(const unsigned char *buf, size_t *pos, size_t end, const char *path, int i,
+                            const char *prev, char *name) {
     const char *why;
-    uint64_t name_len = 0, v = 0;
-    if ((why = pack_get_varint(buf, pos, end, &name_len))) return entry_fail(path, i, NULL, why);
-    if (name_len < 1 || name_len > SBT_PACK_NAME_MAX)
-        return entry_fail(path, i, NULL, "name length is not 1..127");
-    if (end - *pos < name_len + 3)
-        return entry_fail(path, i, NULL, "the entry runs past the end of the table");
-    if ((why = name_problem((const char *)buf + *pos, (size_t)name_len)))
+    uint64_t shared = 0, suffix = 0;
+    size_t prev_len = strlen(prev);
+    if ((why = pack_get_varint(buf, pos, end, &shared)) || (why = pack_get_varint(buf, pos, end, &suffix)))
         return entry_fail(path, i, NULL, why);
-    memcpy(s->name, buf + *pos, (size_t)name_len);
-    s->name[name_len] = '\0';
-    *pos += (size_t)name_len;
+    if (shared > prev_len)
+        return entry_fail(path, i, NULL, "the name shares more bytes than the previous name has");
+    if (shared + suffix < 1 || shared + suffix > SBT_PACK_NAME_MAX)
+        return entry_fail(path, i, NULL, "name length is not 1..127");
+    if (end - *pos < suffix + 3) return entry_fail(path, i, NULL, "the entry runs past the end of the table");
+    if (suffix && shared < prev_len && buf[*pos] == (unsigned char)prev[shared])
+        return entry_fail(path, i, NULL, "the name does not share the longest prefix with the previous name");
+    memcpy(name, prev, (size_t)shared);
+    memcpy(name + shared, buf + *pos, (size_t)suffix);
+    name[shared + suffix] = '\0';
+    *pos += (size_t)suffix;
+    if ((why = name_problem(name, (size_t)(shared + suffix)))) return entry_fail(path, i, NULL, why);
+    return SBT_OK;
+}
+
+/* Reads the entry at *pos, never past `end`, into s (name, encoding, flags, shape) and e;
+ * prev is the previous entry's name ("" for the first). */
+static sbt_status read_entry(const unsigned char *buf, size_t *pos, size_t end, const char *path, int i,
+                             const char *prev, sbt_pack_section *s, entry *e) {
+    const char *why;
+    uint64_t v = 0;
+    sbt_status st = read_name(buf, pos, end, path, i, prev, s->name);
+    if (st) return st;
     s->encoding = buf[*pos];
     s->flags = buf[*pos + 1];
     s->ndim = buf[*pos + 2];
@@ -562,7 +592,8 @@ static sbt_status decode_sections(const unsigned char *buf, const header *h, con
         section *sec = calloc(1, sizeof *sec);
         entry e;
         if (!sec) return sbt_fail(SBT_ERR_NOMEM, "%s: out of memory", path);
-        sbt_status st = read_entry(buf, &pos, table_end, path, (int)i, &sec->pub, &e);
+        const char *prev = pf->n ? pf->sec[pf->n - 1]->pub.name : "";
+        sbt_status st = read_entry(buf, &pos, table_end, path, (int)i, prev, &sec->pub, &e);
         if (!st && index_find(pf, sec->pub.name) >= 0)
             st = entry_fail(path, 0, sec->pub.name, "duplicate name");
         if (!st) st = load_section(buf, h, &payload_pos, &e, path, sec);
