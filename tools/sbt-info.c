@@ -7,19 +7,29 @@
 #include "sbt/anomaly.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
+#include "sbt/packfile.h"
 #include "tool_common.h"
 
 static const char *const TOOL = "sbt-info";
 
 static void usage(void) {
-    printf("Usage: %s MODEL.sbtm [--json]\n"
+    printf("Usage: %s MODEL.sbtm|MODEL.sbt [--json]\n"
            "Describe a model file: its configuration, every tensor (name, kind, shape, values)\n"
-           "and the parameter counts.\n\n"
+           "and the parameter counts; for a .sbt file also its sections (encoding, bytes, bits\n"
+           "per element, entropy bound).\n\n"
            "  --json          one JSON object instead of text\n"
            "  -h, --help      this help      -V, --version   the version\n\n"
            "Example:\n"
            "  %s jv.sbtm\n",
            TOOL, TOOL);
+}
+
+static int is_packed(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    int yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "SBTP", 4);
+    if (f) fclose(f);
+    return yes;
 }
 
 static const char *kind_name(sbt_tensor_kind k) {
@@ -176,10 +186,14 @@ int main(int argc, char **argv) {
     sbt_anomaly_settings settings = {0};
     if (sbt_anomaly_model_load(argv[optind], &m, &settings)) return tool_fail_lib(TOOL);
     int rc = TOOL_EXIT_OK;
+    sbt_packfile *pf = NULL; /* a .sbt file: its sections too */
+    if (!json && is_packed(argv[optind]) && sbt_packfile_read(argv[optind], &pf)) return tool_fail_lib(TOOL);
     if (json)
         rc = print_json(argv[optind], m, &settings);
     else
         print_text(argv[optind], m, &settings);
+    if (pf) tool_print_packfile(argv[optind], pf);
+    sbt_packfile_free(pf);
     sbt_anomaly_settings_free(&settings);
     sbt_model_free(m);
     return rc;

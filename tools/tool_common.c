@@ -14,6 +14,7 @@
 #include "sbt/error.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
+#include "sbt/packfile.h"
 
 void tool_print_version(const char *tool) { printf("%s (sbt) %s\n", tool, sbt_version()); }
 
@@ -298,4 +299,23 @@ int tool_report_forecast(const char *tool, sbt_model *m, const sbt_forecast_data
            e.forecast.mse, e.forecast.mae, e.forecast.mse_raw, e.forecast.mae_raw, (long long)e.count,
            base.mse, base.mae);
     return TOOL_EXIT_OK;
+}
+
+static double per_element(double bits, int64_t n) { return n > 0 ? bits / (double)n : 0; }
+
+void tool_print_packfile(const char *path, const sbt_packfile *pf) {
+    size_t total = sbt_packfile_size(pf);
+    int64_t elements = 0;
+    printf("%s: %zu bytes (%d sections)\n", path, total, sbt_packfile_count(pf));
+    printf("  %-28s %-16s %10s %12s %10s %10s\n", "section", "encoding", "elements", "bytes", "bits/elt",
+           "bound");
+    for (int i = 0; i < sbt_packfile_count(pf); i++) {
+        const sbt_pack_section *s = sbt_packfile_at(pf, i);
+        if (s->encoding != SBT_ENC_TEXT) elements += s->count;
+        printf("  %-28s %-16s %10lld %12zu %10.4f %10.4f%s\n", s->name, sbt_encoding_name(s->encoding),
+               (long long)s->count, s->stored_bytes, per_element(8.0 * (double)s->stored_bytes, s->count),
+               per_element(sbt_packfile_bound_bits(s), s->count), s->flags & SBT_PACK_ZLIB ? " (zlib)" : "");
+    }
+    printf("total %zu bytes, %.4f bits per stored element (%lld elements; header, table and text included)\n",
+           total, per_element(8.0 * (double)total, elements), (long long)elements);
 }

@@ -27,6 +27,10 @@ int tool_usage_hint(const char *tool);
  * "<tool>: error: cannot write <path>: <reason>" and returns TOOL_EXIT_RUNTIME. */
 int tool_check_output(const char *tool, const char *path);
 
+/* Lists the sections of a .sbt file (name, encoding, elements, bytes, bits per element, the
+ * entropy bound per element) and the total, on stdout. */
+struct sbt_packfile;
+void tool_print_packfile(const char *path, const struct sbt_packfile *pf);
 /* Strict parsers for flag values: the whole string must be a number in [lo, hi].
  * Return 0 on success, -1 (nothing written) otherwise. */
 int tool_parse_int(const char *s, long lo, long hi, long *out);

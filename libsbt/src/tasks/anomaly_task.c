@@ -20,6 +20,7 @@
 #include "sbt/data.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
+#include "sbt/model_pack.h"
 
 /* ---- windows over one or several entities ------------------------------------------- */
 
@@ -548,8 +549,7 @@ sbt_status sbt_anomaly_model_load(const char *path, sbt_model **m, sbt_anomaly_s
     *m = NULL;
     sbt_anomaly_settings tmp = {.opt = sbt_anomaly_defaults()};
     sbt_container *c = NULL;
-    sbt_status st = sbt_container_read(path, "SBTM", &c);
-    if (!st) st = sbt_model_from_container(c, path, m);
+    sbt_status st = sbt_model_read_file(path, m, &c); /* .sbtm or .sbt */
     const sbt_section *sec = st ? NULL : sbt_container_find(c, "anomaly");
     if (sec && sec->type != SBT_SECTION_TEXT)
         st = sbt_fail(SBT_ERR_FORMAT, "%s: section 'anomaly' is not text", path);

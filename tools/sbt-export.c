@@ -1,0 +1,127 @@
+/* sbt-export: pack a model into the deployable .sbt file (formats/sbt.md) and report the
+ * bytes, bits per weight and entropy bound of every section. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sbt/model_pack.h"
+#include "tool_common.h"
+
+static const char *const TOOL = "sbt-export";
+
+static void usage(void) {
+    printf("Usage: %s MODEL -o OUT.sbt [--encoding ENC] [--zlib] [--json]\n"
+           "Pack a model (.sbtm, or .sbt) into a deployable .sbt file: sparse-binary layers as their\n"
+           "keep mask (the frozen signs come back from the seed), everything else as float32. Prints\n"
+           "every section's encoding, bytes, bits per weight and entropy bound, and the ratio to the\n"
+           "same file with every tensor in float32. The output is written atomically.\n\n"
+           "  -o, --output FILE   the .sbt file to write\n"
+           "  --encoding ENC      default: each tensor in the smallest exact encoding (masks the\n"
+           "                      smaller of seed-mask-coded and seed-mask, floats f32). Or force:\n"
+           "                      seed-mask-coded or seed-mask (masks), f16 (other float tensors\n"
+           "                      rounded to float16: not exact), f32 (every tensor float32, scores\n"
+           "                      included: the baseline)\n"
+           "  --zlib              deflate every section as well\n"
+           "  --json              one JSON object instead of text\n"
+           "  -h, --help          this help      -V, --version   the version\n\n"
+           "Example:\n"
+           "  %s jv.sbtm -o jv.sbt\n",
+           TOOL, TOOL);
+}
+
+/* Name of a section for JSON: names are printable ASCII, so only " and \ need escaping. */
+static void json_string(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static double bits_per(double bits, int64_t n) { return n > 0 ? bits / (double)n : 0; }
+
+static void print_text(const char *out, const sbt_packfile *pf, size_t f32_bytes) {
+    tool_print_packfile(out, pf);
+    printf("float32 file %zu bytes: %.2fx smaller\n", f32_bytes,
+           (double)f32_bytes / (double)sbt_packfile_size(pf));
+}
+
+static void print_json(const char *out, const sbt_packfile *pf, size_t f32_bytes) {
+    size_t total = sbt_packfile_size(pf);
+    printf("{\"file\":");
+    json_string(out);
+    printf(",\"bytes\":%zu,\"f32_bytes\":%zu,\"ratio_to_f32\":%.6g,\"sections\":[", total, f32_bytes,
+           (double)f32_bytes / (double)total);
+    for (int i = 0; i < sbt_packfile_count(pf); i++) {
+        const sbt_pack_section *s = sbt_packfile_at(pf, i);
+        printf("%s{\"name\":", i ? "," : "");
+        json_string(s->name);
+        printf(",\"encoding\":\"%s\",\"elements\":%lld,\"bytes\":%zu,\"table_bytes\":%zu,"
+               "\"bits_per_element\":%.6g,\"bound_bits\":%.6g}",
+               sbt_encoding_name(s->encoding), (long long)s->count, s->stored_bytes,
+               sbt_packfile_entry_size(pf, i), bits_per(8.0 * (double)s->stored_bytes, s->count),
+               sbt_packfile_bound_bits(s));
+    }
+    printf("]}\n");
+}
+
+static int parse_encoding(const char *s, sbt_model_pack_options *o) {
+    sbt_encoding e;
+    if (sbt_encoding_parse(s, &e)) return -1;
+    if (e == SBT_ENC_SEED_MASK || e == SBT_ENC_SEED_MASK_CODED)
+        o->mask_encoding = e;
+    else if (e == SBT_ENC_F16)
+        o->float_encoding = e;
+    else if (e == SBT_ENC_F32)
+        o->mask_encoding = o->float_encoding = e;
+    else
+        return -1;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    static const struct option longs[] = {{"output", required_argument, 0, 'o'},
+                                          {"encoding", required_argument, 0, 'e'},
+                                          {"zlib", no_argument, 0, 'z'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
+                                          {0, 0, 0, 0}};
+    const char *out = NULL;
+    int json = 0, c;
+    sbt_model_pack_options opt = {0, 0, 0};
+    while ((c = getopt_long(argc, argv, "o:hV", longs, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'e':
+            if (parse_encoding(optarg, &opt))
+                return tool_usage_error(
+                    TOOL, "--encoding: '%s' is not seed-mask-coded, seed-mask, f16 or f32", optarg);
+            break;
+        case 'z': opt.flags |= SBT_PACK_ZLIB; break;
+        case 'j': json = 1; break;
+        case 'h': usage(); return TOOL_EXIT_OK;
+        case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
+        default: return tool_usage_error(TOOL, "unknown option");
+        }
+    }
+    if (optind != argc - 1) return tool_usage_error(TOOL, "expected one MODEL argument");
+    if (!out) return tool_usage_error(TOOL, "-o OUT.sbt is required");
+    const char *in = argv[optind];
+    sbt_model *m = NULL;
+    sbt_container *c_in = NULL; /* every section of the input, task settings included */
+    if (sbt_model_read_file(in, &m, &c_in)) return tool_fail_lib(TOOL);
+    sbt_packfile *pf = NULL, *f32 = NULL;
+    sbt_model_pack_options all_f32 = {SBT_ENC_F32, SBT_ENC_F32, 0};
+    sbt_status st = sbt_model_pack_container(c_in, m, &opt, &pf);
+    if (!st) st = sbt_model_pack_container(c_in, m, &all_f32, &f32);
+    if (!st) st = sbt_packfile_write(pf, out);
+    int rc = st ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
+    if (!st) (json ? print_json : print_text)(out, pf, sbt_packfile_size(f32));
+    sbt_packfile_free(pf);
+    sbt_packfile_free(f32);
+    sbt_container_free(c_in);
+    sbt_model_free(m);
+    return rc;
+}
