@@ -23,7 +23,7 @@ struct sbt_counters {
     int papi_index[SBT_COUNTERS_MAX]; /* position in PAPI's value array */
     int n_refused;
     char refused[SBT_COUNTERS_MAX][NAME_CAP];
-    char reason[SBT_COUNTERS_MAX][160];
+    char reason[SBT_COUNTERS_MAX][320];
     int running;
 };
 
@@ -85,6 +85,16 @@ static int open_software(const char *name) {
     return -1;
 }
 
+/* Why PAPI disabled the component of an event it knows ("" if that is not the refusal). */
+static const char *disabled_reason(int code, int rc) {
+    static __thread char buf[160];
+    if (rc != PAPI_ECMP_DISABLED) return "";
+    const PAPI_component_info_t *ci = PAPI_get_component_info(PAPI_get_event_component(code));
+    if (!ci || !ci->disabled_reason[0]) return "";
+    snprintf(buf, sizeof buf, " (%.30s: %.120s)", ci->name, ci->disabled_reason);
+    return buf;
+}
+
 /* Adds one event through PAPI, else (software events) through perf_event_open, or records
  * why neither would. */
 static void add_event(sbt_counters *k, const char *name) {
@@ -97,9 +107,10 @@ static void add_event(sbt_counters *k, const char *name) {
     } else {
         int fd = open_software(name);
         if (fd < 0) {
-            char reason[160];
-            snprintf(reason, sizeof reason, "%s%s%s", PAPI_strerror(rc),
-                     errno == ENOENT ? "" : "; perf_event_open: ", errno == ENOENT ? "" : strerror(errno));
+            char reason[320];
+            int err = errno;
+            snprintf(reason, sizeof reason, "%.60s%s%s%.60s", PAPI_strerror(rc), disabled_reason(code, rc),
+                     err == ENOENT ? "" : "; perf_event_open: ", err == ENOENT ? "" : strerror(err));
             refuse(k, name, reason);
             return;
         }
