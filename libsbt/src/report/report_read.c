@@ -132,6 +132,9 @@ static double to_microseconds(double t, const char *unit) {
     return t * 1e6; /* "s" */
 }
 
+/* A count read from a file, as an int in [1, 2^20] (1 for anything else). */
+static double clamp_count(double v) { return v >= 1 && v <= (1 << 20) ? floor(v) : 1; }
+
 /* "impl/model/attn:X/batch:B/threads:T" (ours and the peers'); unknown parts stay empty. */
 static void parse_run_name(const char *run, rpt_bench_run *b) {
     char buf[256];
@@ -191,7 +194,7 @@ static sbt_status add_run(sbt_report *r, const char *name, const cJSON *benchmar
         sbt_stats s = sbt_stats_of(times, n);
         b->median_us = s.median, b->cv = s.cv, b->repetitions = n;
         double threads;
-        b->threads = num_field(e, "threads", &threads) ? 1 : (int)threads;
+        b->threads = num_field(e, "threads", &threads) ? 1 : (int)clamp_count(threads);
         b->params = num_or_nan(e, "params"), b->bits_paper = num_or_nan(e, "bits");
         b->bits_f32 = num_or_nan(e, "bits_f32"), b->bits_entropy = num_or_nan(e, "bits_entropy");
         b->macs_exact = num_or_nan(e, "macs_exact"), b->macs_paper = num_or_nan(e, "macs_paper");
