@@ -1,13 +1,16 @@
 /* sbt-bench: time a model's forward pass for one window, count its cost and its PAPI
  * events, and write Google Benchmark JSON. */
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "sbt/container.h"
 #include "sbt/cost.h"
 #include "sbt/counters.h"
 #include "sbt/forecast.h"
@@ -41,6 +44,9 @@ static void usage(void) {
            "  --min-time S          seconds per repetition at least (0.05)\n"
            "  --convention exact|paper  cost convention (exact: what runs; paper: its code's rules)\n"
            "  --json FILE           Google Benchmark JSON (written atomically)\n"
+           "  --dump DIR            for the PyTorch peer (bench/torch_forward.py): DIR/attn-<variant>/ gets\n"
+           "                        the config, every tensor, the effective (frozen) weights, an input\n"
+           "                        batch and our output for it\n"
            "Shape flags (without MODEL): --task classify|forecast|anomaly --model dense|sbt --keep K\n"
            "  --alpha layer|row --attn-keep F --channels C --outputs K --length W (or --max-len W)\n"
            "  --d-model N --heads N --layers N --ffn N --norm batch|layer|none\n"
@@ -54,7 +60,7 @@ static void usage(void) {
 }
 
 typedef struct {
-    const char *model_path, *json_path, *counters;
+    const char *model_path, *json_path, *counters, *dump_dir;
     int attn_all, attn_given;
     int batches[MAX_LIST], n_batches, threads[MAX_LIST], n_threads;
     int repetitions, length, channels_given, outputs_given;
@@ -76,7 +82,8 @@ enum {
     OPT_LENGTH,
     OPT_CHANNELS,
     OPT_OUTPUTS,
-    OPT_SHAPE
+    OPT_SHAPE,
+    OPT_DUMP
 };
 
 static const struct option LONG_OPTIONS[] = {{"attn", required_argument, 0, OPT_ATTN},
@@ -103,6 +110,7 @@ static const struct option LONG_OPTIONS[] = {{"attn", required_argument, 0, OPT_
                                              {"norm", required_argument, 0, OPT_SHAPE},
                                              {"pos", required_argument, 0, OPT_SHAPE},
                                              {"seed", required_argument, 0, OPT_SHAPE},
+                                             {"dump", required_argument, 0, OPT_DUMP},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
@@ -142,6 +150,7 @@ static int apply(options *o, int opt, const char *name, const char *arg) {
         bad = sbt_cost_convention_parse(arg) < 0 || ((o->convention = sbt_cost_convention_parse(arg)), 0);
         break;
     case OPT_JSON: o->json_path = arg; break;
+    case OPT_DUMP: o->dump_dir = arg; break;
     case OPT_TASK: bad = tool_task_of(arg) < 0; break;
     case OPT_LENGTH: bad = tool_parse_int(arg, 1, 1 << 20, &v) || !(o->length = (int)v); break;
     case OPT_CHANNELS:
@@ -268,6 +277,65 @@ typedef struct {
     int family, instance;
 } bench_state;
 
+/* ---- the PyTorch peer's inputs ---------------------------------------------------------- */
+
+static int write_tensor(const char *dir, FILE *manifest, const char *name, const float *v, int ndim,
+                        const int64_t *shape) {
+    char path[4096];
+    int64_t n = 1;
+    fprintf(manifest, "%s", name);
+    for (int i = 0; i < ndim; i++) fprintf(manifest, " %lld", (long long)shape[i]), n *= shape[i];
+    fprintf(manifest, "\n");
+    snprintf(path, sizeof path, "%.2048s/%.200s.f32", dir, name);
+    return sbt_write_file_atomic(path, v, (size_t)n * sizeof *v) ? -1 : 0;
+}
+
+/* A graph node's value under `name`, its shape from the graph. */
+static int write_node(const char *dir, FILE *manifest, const char *name, sbt_graph *g, int id) {
+    int64_t shape[8];
+    int nd = sbt_node_ndim(g, id);
+    for (int i = 0; i < nd && i < 8; i++) shape[i] = sbt_node_dim(g, id, i);
+    return write_tensor(dir, manifest, name, sbt_graph_value(g, id), nd, shape);
+}
+
+/* Every model tensor, each Linear's effective weight as <layer>.effective (after a forward,
+ * so a Biprop weight holds alpha * sign(W) * mask), the Q/K/V masks, the input and our
+ * output, and the config. */
+static int dump_peer(const char *root, sbt_model *m, sbt_model_graph *mg) {
+    char dir[2048], path[4096], cfg[4096];
+    snprintf(dir, sizeof dir, "%.1900s/attn-%s", root, sbt_attention_name(m->cfg.attention));
+    if ((mkdir(root, 0755) && errno != EEXIST) || (mkdir(dir, 0755) && errno != EEXIST))
+        return fprintf(stderr, "%s: error: cannot create %s: %s\n", TOOL, dir, strerror(errno)),
+               TOOL_EXIT_RUNTIME;
+    snprintf(path, sizeof path, "%s/manifest.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return fprintf(stderr, "%s: error: cannot write %s\n", TOOL, path), TOOL_EXIT_RUNTIME;
+    int bad = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const sbt_tensor_info *ti = &m->tensors[i];
+        bad |= write_tensor(dir, f, ti->name, m->values + ti->offset, ti->ndim, ti->shape);
+    }
+    sbt_graph *g = mg->graph;
+    for (int id = 0; id < sbt_graph_count(g); id++) {
+        const char *wn = sbt_node_name(g, sbt_node_input(g, id, 1)), *dot = wn ? strrchr(wn, '.') : NULL;
+        if (sbt_node_op(g, id) != SBT_OP_LINEAR || !dot) continue;
+        char name[160];
+        snprintf(name, sizeof name, "%.*s.effective", (int)(dot - wn), wn);
+        bad |= write_node(dir, f, name, g, sbt_node_input(g, id, 1));
+    }
+    const char *masks[3] = {"attn.q_mask", "attn.k_mask", "attn.v_mask"};
+    for (int i = 0; i < 3; i++)
+        if (sbt_graph_find(g, masks[i]) >= 0)
+            bad |= write_node(dir, f, masks[i], g, sbt_graph_find(g, masks[i]));
+    bad |= write_node(dir, f, "input.x", g, mg->x);
+    bad |= write_node(dir, f, "output.ours", g, mg->output);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/config.txt", dir);
+    if (!bad && !sbt_config_to_text(&m->cfg, cfg, sizeof cfg))
+        bad = sbt_write_file_atomic(path, cfg, strlen(cfg)) != 0;
+    return bad ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
+}
+
 /* Both conventions of one variant: the chosen one goes to the flat keys macs, flops, bits;
  * macs_exact and macs_paper let sbt-report put them side by side. */
 typedef struct {
@@ -285,8 +353,10 @@ static int bench_point(const options *o, sbt_model *m, const variant_cost *vc, i
     fill_inputs(&mg);
     static timing t;
     sbt_status st = time_forward(&mg, o, b->k, &t);
+    int rc = !st && o->dump_dir && b->instance == 0 ? dump_peer(o->dump_dir, m, &mg) : TOOL_EXIT_OK;
     sbt_model_graph_free(&mg);
     if (st) return tool_fail_lib(TOOL);
+    if (rc) return rc;
     const sbt_cost_counts *c = &vc->chosen.total;
     sbt_gbench_counter counters[12 + SBT_COUNTERS_MAX] = {{"batch", batch, NULL},
                                                           {"params", (double)c->params, NULL},
