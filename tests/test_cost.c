@@ -224,6 +224,34 @@ static void test_exact_small_step_t(void) {
     sbt_model_free(m);
 }
 
+/* The training graph (sparse-weight nodes over scores and W) and the frozen inference graph
+ * (ternary constants) of the same model count the same parameters, storage and work. */
+static void test_training_and_frozen_graphs_agree(void) {
+    sbt_config c = jv_config(SBT_WEIGHTS_SBT);
+    sbt_model *m = model_of(c);
+    REQUIRE(m);
+    for (int conv = 0; conv < 2; conv++) {
+        sbt_model_graph frozen;
+        REQUIRE(sbt_model_graph_build_infer(m, 1, 29, &frozen) == SBT_OK);
+        sbt_cost_options opt = {.convention = (sbt_cost_convention)conv, .attn_keep = c.attn_keep};
+        sbt_cost a, b;
+        REQUIRE(sbt_cost_graph(frozen.graph, frozen.output, &opt, &a) == SBT_OK);
+        REQUIRE(sbt_cost_model(m, 29, (sbt_cost_convention)conv, &b) == SBT_OK);
+        CHECK(a.total.params == b.total.params && a.total.params_nonzero == b.total.params_nonzero);
+        CHECK(a.total.params_ternary == b.total.params_ternary && a.total.bits_paper == b.total.bits_paper);
+        CHECK_MSG(a.total.macs_nonzero == b.total.macs_nonzero, "%lld vs %lld",
+                  (long long)a.total.macs_nonzero, (long long)b.total.macs_nonzero);
+        CHECK(a.total.macs_dense == b.total.macs_dense && a.total.addsub == b.total.addsub);
+        CHECK(a.total.mults == b.total.mults && a.total.nonlinear == b.total.nonlinear);
+        /* signs stored (frozen constant) vs regenerated from the seed (mask only) */
+        CHECK(a.total.bits_entropy > b.total.bits_entropy);
+        sbt_cost_free(&a);
+        sbt_cost_free(&b);
+        sbt_model_graph_free(&frozen);
+    }
+    sbt_model_free(m);
+}
+
 int main(void) {
     RUN(test_onnx_tool_rule);
     RUN(test_sparse_and_ternary);
@@ -231,5 +259,6 @@ int main(void) {
     RUN(test_paper_japanese_vowels);
     RUN(test_paper_smd);
     RUN(test_exact_small_step_t);
+    RUN(test_training_and_frozen_graphs_agree);
     return check_summary();
 }

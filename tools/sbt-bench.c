@@ -43,6 +43,8 @@ static void usage(void) {
            "  --repetitions N       timed repetitions (9, what compare.py's U-test wants)\n"
            "  --min-time S          seconds per repetition at least (0.05)\n"
            "  --convention exact|paper  cost convention (exact: what runs; paper: its code's rules)\n"
+           "  --graph infer|train   time the frozen forward-only graph (infer, default: sparse weights\n"
+           "                        frozen once) or the training graph in eval mode (per-call top-k)\n"
            "  --json FILE           Google Benchmark JSON (written atomically)\n"
            "  --dump DIR            for the PyTorch peer (bench/torch_forward.py): DIR/attn-<variant>/ gets\n"
            "                        the config, every tensor, the effective (frozen) weights, an input\n"
@@ -61,7 +63,7 @@ static void usage(void) {
 
 typedef struct {
     const char *model_path, *json_path, *counters, *dump_dir;
-    int attn_all, attn_given;
+    int attn_all, attn_given, train_graph;
     int batches[MAX_LIST], n_batches, threads[MAX_LIST], n_threads;
     int repetitions, length, channels_given, outputs_given;
     double min_time;
@@ -83,7 +85,8 @@ enum {
     OPT_CHANNELS,
     OPT_OUTPUTS,
     OPT_SHAPE,
-    OPT_DUMP
+    OPT_DUMP,
+    OPT_GRAPH
 };
 
 static const struct option LONG_OPTIONS[] = {{"attn", required_argument, 0, OPT_ATTN},
@@ -111,6 +114,7 @@ static const struct option LONG_OPTIONS[] = {{"attn", required_argument, 0, OPT_
                                              {"pos", required_argument, 0, OPT_SHAPE},
                                              {"seed", required_argument, 0, OPT_SHAPE},
                                              {"dump", required_argument, 0, OPT_DUMP},
+                                             {"graph", required_argument, 0, OPT_GRAPH},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
@@ -151,6 +155,9 @@ static int apply(options *o, int opt, const char *name, const char *arg) {
         break;
     case OPT_JSON: o->json_path = arg; break;
     case OPT_DUMP: o->dump_dir = arg; break;
+    case OPT_GRAPH:
+        bad = strcmp(arg, "infer") && strcmp(arg, "train"), o->train_graph = !strcmp(arg, "train");
+        break;
     case OPT_TASK: bad = tool_task_of(arg) < 0; break;
     case OPT_LENGTH: bad = tool_parse_int(arg, 1, 1 << 20, &v) || !(o->length = (int)v); break;
     case OPT_CHANNELS:
@@ -218,7 +225,10 @@ static void fill_inputs(sbt_model_graph *mg) {
           *attn = sbt_graph_value(mg->graph, mg->attn_mask);
     int64_t nx = sbt_node_size(mg->graph, mg->x), nt = (int64_t)mg->batch * mg->length;
     for (int64_t i = 0; i < nx; i++) x[i] = 2.0f * sbt_rng_uniform(&r) - 1.0f;
-    for (int64_t i = 0; i < nt; i++) step[i] = 1.0f, attn[i] = 0.0f;
+    for (int64_t i = 0; i < nt; i++) { /* a forward-only graph drops the masks nothing reads */
+        if (step) step[i] = 1.0f;
+        if (attn) attn[i] = 0.0f;
+    }
 }
 
 typedef struct {
@@ -349,7 +359,9 @@ static int bench_point(const options *o, sbt_model *m, const variant_cost *vc, i
     sbt_set_threads(threads);
     sbt_model_graph mg;
     int length = o->length ? o->length : m->cfg.max_len;
-    if (sbt_model_graph_build(m, batch, length, &mg)) return tool_fail_lib(TOOL);
+    sbt_status built = o->train_graph ? sbt_model_graph_build(m, batch, length, &mg)
+                                      : sbt_model_graph_build_infer(m, batch, length, &mg);
+    if (built) return tool_fail_lib(TOOL);
     fill_inputs(&mg);
     static timing t;
     sbt_status st = time_forward(&mg, o, b->k, &t);
@@ -466,6 +478,10 @@ static int run(const options *o, sbt_model *m, char *argv0) {
     int nv = variants(o, m, vars);
     for (int v = 0; !rc && v < nv; v++) {
         m->cfg.attention = vars[v];
+        if (sbt_model_build_graph(m)) { /* the same weights, this variant's graph */
+            rc = tool_fail_lib(TOOL);
+            break;
+        }
         variant_cost vc;
         sbt_cost other;
         if (sbt_cost_model(m, o->length, o->convention, &vc.chosen)) {

@@ -26,11 +26,13 @@
  *              sqrt + div = 28 (inference: running statistics); Mean / MaskedMean one div
  *              per output; Div 4 per element.
  * Dense Linear / MatMul MACs follow onnx-tool: volume(Y) x K, plus volume(Y) for a bias.
- * A Linear whose weight is a BIPROP node is sparse binary with k = sbt_biprop_keep_count
- * non-zeros: macs_nonzero = rows x k (+ bias), and its ternary path is rows x k addsub
- * plus volume(Y) alpha mults and volume(Y) bias adds. A PARAM weight whose rows each hold
- * values in {-a, 0, +a} is ternary too (real non-zeros counted). The BIPROP top-k itself
- * is weight preparation (frozen once at inference), not per-window work.
+ * A Linear whose weight is a SPARSE_WEIGHT node keeps k = sbt_biprop_keep_count(keep, n)
+ * entries (binarise: the non-zeros of W): macs_nonzero = rows x k (+ bias); Biprop and
+ * binarised weights are ternary, whose path is rows x k addsub plus volume(Y) alpha mults
+ * and volume(Y) bias adds (a pruned weight stays float: no ternary path). A PARAM or CONST
+ * weight (a frozen graph) whose rows each hold values in {-a, 0, +a} is ternary too (real
+ * non-zeros counted). The sparse weight's top-k itself is weight preparation (frozen once
+ * at inference), not per-window work.
  *
  * Conventions:
  *   SBT_COST_EXACT  what the graph executes: trimmed Step-T graphs count the last step
@@ -45,17 +47,19 @@
  *                   numbers are what the paper calls FLOPs, though they are multiply-adds:
  *                   they land in macs_*; addsub/mults/nonlinear are 0.
  *
- * Parameters (both conventions): every PARAM the output depends on, except Biprop scores
- * (they choose the mask; the sparse weight is counted once, n entries, k non-zero). Norm
- * running statistics are no nodes and are not counted. Storage bits:
+ * Parameters (both conventions): every PARAM, and every CONST holding data (not generated
+ * positions or masks), that the output depends on, except sparse-weight scores (they
+ * choose the mask; the sparse weight is counted once, n entries, k non-zero). Norm running
+ * statistics (STATE) are not counted. Storage bits:
  *   bits_f32      32 per parameter (everything stored as float32);
  *   bits_paper    with a sparse-binary layer present, 1 per sparse-binary (or ternary)
  *                 weight, 32 per float weight (norm scales, dense weights, position
- *                 tables), biases, norm shifts, alphas, statistics and the seed 0; a model
+ *                 tables; a pruned weight: 32 per kept entry), biases, norm shifts,
+ *                 alphas, statistics and the seed 0; a model
  *                 without one: 32 per parameter, biases included (the paper's dense rule);
  *   bits_entropy  like bits_paper, but a sparse-binary weight costs log2 C(n, k) (its mask;
- *                 signs come from the seed) and a ternary PARAM its empirical entropy
- *                 n * H(zero, +, -) + 32 per row scale.
+ *                 signs come from the seed) and a ternary PARAM or CONST its empirical
+ *                 entropy n * H(zero, +, -) (signs stored too; scales not counted).
  *
  * Ownership: sbt_cost owns its group array; sbt_cost_free releases it.
  */
@@ -116,7 +120,7 @@ typedef struct sbt_cost {
 typedef struct sbt_cost_options {
     sbt_cost_convention convention;
     /* paper convention: w (0: dimension 1 of the INPUT named "x") and the Q/K/V mask keep
-     * fraction p (0: the fraction of ones in the INPUT named "attn.q_mask") */
+     * fraction p (0: the keep of the graph's generated Q/K/V mask) */
     int64_t window;
     float attn_keep;
 } sbt_cost_options;
@@ -126,7 +130,10 @@ typedef struct sbt_cost_options {
 sbt_status sbt_cost_graph(sbt_graph *g, int output, const sbt_cost_options *opt, sbt_cost *out);
 
 /* Builds the model's graph for batch 1 and `length` steps (0: cfg.max_len) and counts its
- * output, with the config's Q/K/V mask keep for the paper convention. */
+ * output, with the config's Q/K/V mask keep for the paper convention. Its counts equal
+ * those of the frozen inference graph (sbt_model_graph_build_infer) except bits_entropy:
+ * a frozen ternary constant no longer says that its signs come from the seed, so its
+ * bound is n * H(zero, +, -) instead of log2 C(n, k). */
 sbt_status sbt_cost_model(struct sbt_model *m, int length, sbt_cost_convention convention, sbt_cost *out);
 
 void sbt_cost_free(sbt_cost *c);

@@ -103,8 +103,20 @@ static int is_ternary(const float *v, int64_t rows, int64_t cols) {
     return 1;
 }
 
+/* Leaves that hold parameters: trained PARAMs and CONSTs holding data (a frozen weight, a
+ * stored float weight), not generated ones (positions, masks) nor state (statistics). */
+static int is_param_leaf(const sbt_graph *g, int id) {
+    sbt_op op = sbt_node_op(g, id);
+    return op == SBT_OP_PARAM || (op == SBT_OP_CONST && sbt_node_attr(g, id)->constant.gen == SBT_GEN_NONE);
+}
+
 static void set_role(cost_walker *w, int id, cost_role role) {
-    if (id >= 0 && sbt_node_op(w->g, id) == SBT_OP_PARAM && w->role[id] == ROLE_NONE) w->role[id] = role;
+    if (id >= 0 && is_param_leaf(w->g, id) && w->role[id] == ROLE_NONE) w->role[id] = role;
+}
+
+int cost_is_ternary_op(const cost_walker *w, int wid) {
+    return sbt_node_op(w->g, wid) == SBT_OP_SPARSE_WEIGHT &&
+           sbt_node_attr(w->g, wid)->sparse.mode != SBT_SPARSE_PRUNE;
 }
 
 static void assign_roles(cost_walker *w) {
@@ -120,9 +132,9 @@ static void assign_roles(cost_walker *w) {
             set_role(w, in2, ROLE_BIAS);
             break;
         }
-        case SBT_OP_BIPROP:
+        case SBT_OP_SPARSE_WEIGHT:
             set_role(w, in0, ROLE_SCORES);
-            set_role(w, in1, ROLE_SPARSE);
+            set_role(w, in1, cost_is_ternary_op(w, id) ? ROLE_SPARSE : ROLE_PRUNED);
             break;
         case SBT_OP_LAYERNORM:
         case SBT_OP_BATCHNORM:
@@ -134,7 +146,7 @@ static void assign_roles(cost_walker *w) {
     }
     for (int id = 0; id < w->n; id++) {
         if (w->live[id] && sbt_node_op(w->g, id) == SBT_OP_PARAM && w->role[id] == ROLE_NONE)
-            w->role[id] = ROLE_OTHER;
+            w->role[id] = ROLE_OTHER; /* e.g. a learned position table */
         if (w->role[id] == ROLE_SPARSE || w->role[id] == ROLE_TERNARY) w->has_sparse = 1;
     }
 }
@@ -145,9 +157,16 @@ static int64_t count_nonzero(const float *v, int64_t n) {
     return v ? k : n;
 }
 
+/* A sparse weight keeps k = round(keep * n) entries (Biprop, prune); binarising keeps
+ * the non-zeros of W. */
 int64_t cost_weight_nonzero(const cost_walker *w, int wid) {
-    if (sbt_node_op(w->g, wid) == SBT_OP_BIPROP)
-        return sbt_biprop_keep_count(sbt_node_attr(w->g, wid)->biprop.keep, sbt_node_size(w->g, wid));
+    if (sbt_node_op(w->g, wid) == SBT_OP_SPARSE_WEIGHT) {
+        const sbt_attr *a = sbt_node_attr(w->g, wid);
+        int W = sbt_node_input(w->g, wid, 1);
+        if (a->sparse.mode == SBT_SPARSE_BINARIZE)
+            return W >= 0 && W < w->n && w->nnz[W] >= 0 ? w->nnz[W] : sbt_node_size(w->g, wid);
+        return sbt_biprop_keep_count(a->sparse.keep, sbt_node_size(w->g, wid));
+    }
     if (wid >= 0 && wid < w->n && w->nnz[wid] >= 0) return w->nnz[wid];
     return sbt_node_size(w->g, wid);
 }
@@ -157,14 +176,15 @@ static double log2_binomial(int64_t n, int64_t k) {
     return (lgamma((double)n + 1) - lgamma((double)k + 1) - lgamma((double)(n - k) + 1)) / log(2.0);
 }
 
-/* n * H(zero, plus, minus) + one 32-bit scale per row: a ternary matrix's entropy bound. */
-static double ternary_entropy_bits(const float *v, int64_t n, int64_t rows) {
+/* n * H(zero, plus, minus): a ternary matrix's entropy bound when its signs must be stored
+ * too (scales, like alphas elsewhere, not counted). */
+static double ternary_entropy_bits(const float *v, int64_t n) {
     int64_t pos = 0, neg = 0;
     for (int64_t i = 0; i < n; i++) pos += v[i] > 0.0f, neg += v[i] < 0.0f;
     double h = 0.0, counts[3] = {(double)(n - pos - neg), (double)pos, (double)neg};
     for (int i = 0; i < 3; i++)
         if (counts[i] > 0) h -= counts[i] * log2(counts[i] / (double)n);
-    return h + 32.0 * (double)rows;
+    return h;
 }
 
 /* Storage of one parameter tensor under the paper's two rules (cost.h). */
@@ -177,11 +197,15 @@ static void add_param_bits(const cost_walker *w, int id, int64_t n, sbt_cost_cou
         return;
     }
     if (r == ROLE_BIAS || r == ROLE_NORM_SHIFT) return;
+    if (r == ROLE_PRUNED) { /* the kept floats, and where they are */
+        c->bits_paper += 32 * w->nnz[id];
+        c->bits_entropy += 32.0 * (double)w->nnz[id] + log2_binomial(n, w->nnz[id]);
+        return;
+    }
     if (r == ROLE_SPARSE || r == ROLE_TERNARY) {
         c->bits_paper += n;
-        c->bits_entropy +=
-            r == ROLE_SPARSE ? log2_binomial(n, w->nnz[id])
-                             : ternary_entropy_bits(sbt_graph_value(w->g, id), n, sbt_node_dim(w->g, id, 0));
+        c->bits_entropy += r == ROLE_SPARSE ? log2_binomial(n, w->nnz[id])
+                                            : ternary_entropy_bits(sbt_graph_value(w->g, id), n);
         return;
     }
     c->bits_paper += 32 * n;
@@ -195,7 +219,7 @@ static void count_param(cost_walker *w, int id, sbt_cost_counts *c) {
     c->params += n;
     c->params_nonzero += w->nnz[id];
     if (r == ROLE_SPARSE || r == ROLE_TERNARY)
-        c->params_ternary += n;
+        c->params_ternary += n; /* a pruned weight stays float */
     else
         c->params_float += n;
     add_param_bits(w, id, n, c);
@@ -206,13 +230,14 @@ static void count_nonzeros(cost_walker *w) {
     for (int id = 0; id < w->n; id++) w->nnz[id] = -1;
     for (int id = 0; id < w->n; id++) {
         if (!w->live[id]) continue;
-        if (sbt_node_op(w->g, id) == SBT_OP_PARAM)
+        if (is_param_leaf(w->g, id))
             w->nnz[id] = count_nonzero(sbt_graph_value(w->g, id), sbt_node_size(w->g, id));
     }
     for (int id = 0; id < w->n; id++) {
-        if (!w->live[id] || sbt_node_op(w->g, id) != SBT_OP_BIPROP) continue;
+        if (!w->live[id] || sbt_node_op(w->g, id) != SBT_OP_SPARSE_WEIGHT) continue;
         int wid = sbt_node_input(w->g, id, 1);
-        if (wid >= 0 && w->role[wid] == ROLE_SPARSE) w->nnz[wid] = cost_weight_nonzero(w, id);
+        if (wid >= 0 && (w->role[wid] == ROLE_SPARSE || w->role[wid] == ROLE_PRUNED))
+            w->nnz[wid] = cost_weight_nonzero(w, id);
     }
 }
 
@@ -236,7 +261,7 @@ static void walk(cost_walker *w) {
     for (int id = 0; id < w->n; id++) {
         if (!w->live[id]) continue;
         sbt_cost_counts node = {0};
-        if (sbt_node_op(w->g, id) == SBT_OP_PARAM) count_param(w, id, &node);
+        if (is_param_leaf(w->g, id)) count_param(w, id, &node);
         if (w->opt.convention == SBT_COST_PAPER)
             cost_paper_node(w, id, &node);
         else
@@ -280,6 +305,9 @@ sbt_status sbt_cost_graph(sbt_graph *g, int output, const sbt_cost_options *opt,
 sbt_status sbt_cost_model(sbt_model *m, int length, sbt_cost_convention convention, sbt_cost *out) {
     memset(out, 0, sizeof *out);
     if (length <= 0) length = m->cfg.max_len;
+    /* The training graph: it runs the same per-window work as the frozen one (the walker
+     * leaves out the sparse weights' top-k) and still knows which weights come from a
+     * seed, which the entropy bound needs. */
     sbt_model_graph mg;
     sbt_status st = sbt_model_graph_build(m, 1, length, &mg);
     if (st) return st;

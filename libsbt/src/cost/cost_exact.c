@@ -11,7 +11,7 @@ static void linear(const cost_walker *w, int id, sbt_cost_counts *c) {
     int64_t rows = out ? vol / out : 0, nnz = cost_weight_nonzero(w, wid), bias_adds = bias >= 0 ? vol : 0;
     c->macs_dense += vol * in + bias_adds;
     c->macs_nonzero += rows * nnz + bias_adds;
-    int ternary = sbt_node_op(w->g, wid) == SBT_OP_BIPROP || (wid < w->n && w->role[wid] == ROLE_TERNARY);
+    int ternary = cost_is_ternary_op(w, wid) || (wid >= 0 && wid < w->n && w->role[wid] == ROLE_TERNARY);
     if (ternary) {
         c->addsub += rows * nnz + bias_adds;
         c->mults += vol;
@@ -87,6 +87,6 @@ void cost_exact_node(const cost_walker *w, int id, sbt_cost_counts *c) {
         c->addsub += sbt_node_size(w->g, sbt_node_input(w->g, id, 0));
         c->nonlinear += vol * SBT_COST_DIV;
         break;
-    default: break; /* data movement (reshape, slice, ...), leaves, losses, Biprop's top-k */
+    default: break; /* data movement (reshape, slice, ...), leaves, losses, the sparse weight's top-k */
     }
 }

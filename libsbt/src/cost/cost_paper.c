@@ -1,6 +1,7 @@
 /* The paper's convention: the counting rules of its code (../shared/paper-configs.md),
- * read off the graph by op and by the encoder builder's node names (layerN.q/k/v,
- * pos.sinusoidal, attn.q_mask). Its numbers are multiply-adds that the paper calls FLOPs. */
+ * read off the graph by op, by generated consts (sinusoidal positions, Q/K/V masks) and by
+ * the encoder builder's Linear names (layerN.q/k/v). Its numbers are multiply-adds that the paper calls
+ * FLOPs. */
 #include <math.h>
 #include <string.h>
 
@@ -11,11 +12,11 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static float ones_fraction(sbt_graph *g, int id) {
-    const float *v = sbt_graph_value(g, id);
-    int64_t n = sbt_node_size(g, id), ones = 0;
-    for (int64_t i = 0; v && i < n; i++) ones += v[i] != 0.0f;
-    return v && n ? (float)ones / (float)n : 0.0f;
+/* The first generated const of kind `gen`, or -1. */
+static int find_generated(const sbt_graph *g, sbt_const_gen gen) {
+    for (int id = 0; id < sbt_graph_count(g); id++)
+        if (sbt_node_op(g, id) == SBT_OP_CONST && sbt_node_attr(g, id)->constant.gen == gen) return id;
+    return -1;
 }
 
 void cost_paper_defaults(cost_walker *w) {
@@ -23,8 +24,8 @@ void cost_paper_defaults(cost_walker *w) {
         int x = sbt_graph_find(w->g, "x");
         w->opt.window = x >= 0 && sbt_node_ndim(w->g, x) == 3 ? sbt_node_dim(w->g, x, 1) : 1;
     }
-    int mask = sbt_graph_find(w->g, "attn.q_mask");
-    if (w->opt.attn_keep <= 0.0f && mask >= 0) w->opt.attn_keep = ones_fraction(w->g, mask);
+    int mask = find_generated(w->g, SBT_GEN_QKV_MASK);
+    if (w->opt.attn_keep <= 0.0f && mask >= 0) w->opt.attn_keep = sbt_node_attr(w->g, mask)->constant.keep;
 }
 
 /* Q, K and V projections are counted over all w steps, every other Linear for one step;
@@ -51,7 +52,7 @@ static void attention(const cost_walker *w, int id, sbt_cost_counts *c) {
     sbt_op op = sbt_node_op(w->g, id);
     if (op == SBT_OP_STEP_T || op == SBT_OP_STEP_T_LAST) {
         add_ops(c, t * d + h * ((t - 1) * dh + t + (t - 1) * dh));
-    } else if (sbt_graph_find(w->g, "attn.q_mask") >= 0) {
+    } else if (find_generated(w->g, SBT_GEN_QKV_MASK) >= 0) {
         double p = w->opt.attn_keep;
         int64_t kept = (int64_t)floor(p * (double)t);
         add_ops(c, (int64_t)llround(p * (double)(t * d)) + 3 * t * d +
@@ -75,8 +76,8 @@ void cost_paper_node(const cost_walker *w, int id, sbt_cost_counts *c) {
     case SBT_OP_STEP_T:
     case SBT_OP_STEP_T_LAST: attention(w, id, c); break;
     case SBT_OP_LAYERNORM: add_ops(c, 2 * sbt_node_dim(w->g, id, -1) * w->opt.window); break;
-    case SBT_OP_INPUT:
-        if (!strcmp(sbt_node_name(w->g, id), "pos.sinusoidal")) add_ops(c, sbt_node_size(w->g, id));
+    case SBT_OP_CONST: /* the sinusoidal position encoding: w * d */
+        if (sbt_node_attr(w->g, id)->constant.gen == SBT_GEN_SINUSOIDAL) add_ops(c, sbt_node_size(w->g, id));
         break;
     default: break; /* BatchNorm and everything else: not counted by the paper's code */
     }
