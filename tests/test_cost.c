@@ -220,6 +220,12 @@ static void test_exact_small_step_t(void) {
     CHECK(table && strstr(table, "layer0") && strstr(table, "total") &&
           strstr(table, "multiply-accumulates"));
     free(table);
+    char *json = sbt_cost_json(&cost);
+    CHECK(json && strstr(json, "\"groups\"") && strstr(json, "\"name\":\"layer0\""));
+    char expect[64];
+    snprintf(expect, sizeof expect, "\"params\":%lld", (long long)cost.total.params);
+    CHECK(json && strstr(json, expect));
+    free(json);
     sbt_cost_free(&cost);
     sbt_model_free(m);
 }

@@ -9,7 +9,7 @@
  *     sbt_cost c;
  *     if (sbt_cost_model(model, 29, SBT_COST_EXACT, &c) != SBT_OK) ...
  *     printf("%lld MACs\n", (long long)c.total.macs_nonzero);
- *     char *table = sbt_cost_table(&c);   // text, caller frees
+ *     char *table = sbt_cost_table(&c);   // text, caller frees (sbt_cost_json: JSON)
  *     sbt_cost_free(&c);
  *
  * Units. MACs are multiply-accumulates; FLOPs = 2 x MACs and cover the linear algebra
@@ -148,6 +148,9 @@ int sbt_cost_convention_parse(const char *name);
 /* A human table (one row per group and the total, units in the header), malloc'ed; the
  * caller frees it. NULL when out of memory. */
 char *sbt_cost_table(const sbt_cost *c);
+/* The same as one JSON object {convention, window, units, groups: [...], total} (cJSON,
+ * strings escaped), malloc'ed; the caller frees it. For sbt-info --json. */
+char *sbt_cost_json(const sbt_cost *c);
 
 #ifdef __cplusplus
 }

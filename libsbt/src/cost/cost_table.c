@@ -1,4 +1,5 @@
 /* The cost as a human table: one row per group and the total, the units in the header. */
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,4 +68,45 @@ char *sbt_cost_table(const sbt_cost *c) {
         return NULL;
     }
     return t.buf;
+}
+
+static cJSON *counts_json(const sbt_cost_counts *c) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "params", (double)c->params);
+    cJSON_AddNumberToObject(o, "params_nonzero", (double)c->params_nonzero);
+    cJSON_AddNumberToObject(o, "params_float", (double)c->params_float);
+    cJSON_AddNumberToObject(o, "params_ternary", (double)c->params_ternary);
+    cJSON_AddNumberToObject(o, "bits_paper", (double)c->bits_paper);
+    cJSON_AddNumberToObject(o, "bits_f32", (double)c->bits_f32);
+    cJSON_AddNumberToObject(o, "bits_entropy", c->bits_entropy);
+    cJSON_AddNumberToObject(o, "macs_dense", (double)c->macs_dense);
+    cJSON_AddNumberToObject(o, "macs_nonzero", (double)c->macs_nonzero);
+    cJSON_AddNumberToObject(o, "flops", (double)sbt_cost_flops(c));
+    cJSON_AddNumberToObject(o, "addsub", (double)c->addsub);
+    cJSON_AddNumberToObject(o, "mults", (double)c->mults);
+    cJSON_AddNumberToObject(o, "nonlinear", (double)c->nonlinear);
+    return o;
+}
+
+char *sbt_cost_json(const sbt_cost *c) {
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    cJSON_AddStringToObject(root, "convention", sbt_cost_convention_name(c->convention));
+    cJSON_AddNumberToObject(root, "window", (double)c->window);
+    cJSON *units = cJSON_AddObjectToObject(root, "units");
+    cJSON_AddStringToObject(units, "macs", "multiply-accumulates per window");
+    cJSON_AddStringToObject(units, "flops", "2 x macs_nonzero, linear algebra only");
+    cJSON_AddStringToObject(units, "bits", "storage bits");
+    cJSON_AddStringToObject(units, "nonlinear",
+                            "weighted element operations: exp 32, div 4, sqrt 24, softmax 36");
+    cJSON *groups = cJSON_AddArrayToObject(root, "groups");
+    for (int i = 0; i < c->n_groups; i++) {
+        cJSON *g = counts_json(&c->groups[i].counts);
+        cJSON_AddStringToObject(g, "name", c->groups[i].name);
+        cJSON_AddItemToArray(groups, g);
+    }
+    cJSON_AddItemToObject(root, "total", counts_json(&c->total));
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return text;
 }
