@@ -54,36 +54,6 @@ json.dump(merged, open(out, "w"), indent=1)
 EOF
 done
 
-"$python" - "$results" >"$results/forward.md" <<'EOF'
-import json, sys, os
-res = sys.argv[1]
-print("# Forward latency: libsbt vs PyTorch CPU (same model, weights, input, threads)\n")
-print("Made by `bench/run_forward.sh`. Median of the repetitions, microseconds per forward call "
-      "(the whole batch). sbt times `sbt_model_graph_build` once, then `sbt_graph_forward_until(output)` "
-      "in eval mode: the training graph, whose Biprop nodes recompute the top-k mask on every call "
-      "(the frozen inference graph is not wired in yet). PyTorch runs the frozen effective weights.\n")
-print("| model | attention | batch | threads | sbt (us) | torch (us) | torch / sbt | MACs per window (exact) | max abs diff |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for name in ["jv-dense", "jv-sbt"]:
-    s = json.load(open(os.path.join(res, f"forward_{name}_sbt.json")))["benchmarks"]
-    t = json.load(open(os.path.join(res, f"forward_{name}_torch.json")))
-    med = lambda bs, run: next(b for b in bs if b.get("aggregate_name") == "median" and b["run_name"] == run)
-    for b in s:
-        if b.get("aggregate_name") != "median":
-            continue
-        run = b["run_name"]
-        tr = run.replace("forward/", "torch/", 1)
-        try:
-            tm = med(t["benchmarks"], tr)
-        except StopIteration:
-            continue
-        parts = dict(p.split(":") for p in run.split("/")[2:])
-        print(f"| {name} | {parts['attn']} | {parts['batch']} | {parts['threads']} | {b['real_time']:.1f} | "
-              f"{tm['real_time']:.1f} | {tm['real_time'] / b['real_time']:.2f} | {b['macs_exact']:.0f} | "
-              f"{tm['max_abs_diff_vs_sbt']:.2g} |")
-ctx = json.load(open(os.path.join(res, "forward_jv-sbt_sbt.json")))["context"]
-print(f"\nMachine: {ctx['host_name']}, {ctx['num_cpus']} CPUs, load {ctx['load_avg']}; counters refused: "
-      f"{', '.join(ctx.get('counters_refused', {})) or 'none'}; counted: {', '.join(ctx.get('counters_counted', {}))}.")
-EOF
+"$python" "$here/forward_table.py" "$results" >"$results/forward.md"
 "$tools/sbt-report" "$results"/forward_jv-*_sbt.json "$results"/forward_jv-*_torch.json -o "$results/forward_report"
 cat "$results/forward.md"

@@ -12,7 +12,7 @@ py=/usr/bin/python3
     -o "$tmp/r" >"$tmp/out" 2>"$tmp/err"
 check "sbt-report exits 0" '[ $? -eq 0 ] || { cat "$tmp/err" >&2; false; }'
 for f in report.md report.html plots/keep_JapaneseVowels.png plots/keep_JapaneseVowels.svg plots/storage.png \
-    plots/storage.svg plots/macs.png plots/macs.svg plots/latency.png plots/latency.svg; do
+    plots/storage.svg plots/macs.png plots/macs.svg plots/latency_b1_t1.png plots/latency_b1_t1.svg; do
     check "$f exists" '[ -s "$tmp/r/$f" ]'
 done
 "$py" - "$tmp/r" >"$tmp/valid" 2>&1 <<'EOF'
@@ -42,7 +42,7 @@ assert c.svg == 4, c.svg            # keep, storage, MACs, latency: all inlined
 assert not c.external, c.external   # self-contained
 assert c.tables >= 3
 md = open(os.path.join(d, "report.md")).read()
-for needle in ["plots/keep_JapaneseVowels.png", "plots/storage.png", "plots/macs.png", "plots/latency.png",
+for needle in ["plots/keep_JapaneseVowels.png", "plots/storage.png", "plots/macs.png", "plots/latency_b1_t1.png",
                "forward/classify-sbt/attn:full/batch:1/threads:1", "seed+mask (fixture)", "| JapaneseVowels | sbt |"]:
     assert needle in md, needle
 assert "skipped" not in md
@@ -51,7 +51,7 @@ EOF
 check "PNG, SVG and HTML are valid; HTML self-contained; Markdown links the plots" \
     'grep -q "^valid" "$tmp/valid" || { cat "$tmp/valid" >&2; false; }'
 check "the SVG of the storage plot names the real encodings" 'grep -q "seed+mask (fixture)" "$tmp/r/plots/storage.svg"'
-check "plots carry units on their axes" 'grep -q "log scale" "$tmp/r/plots/storage.gp" && grep -q "microseconds" "$tmp/r/plots/latency.gp"'
+check "plots carry units on their axes" 'grep -q "log scale" "$tmp/r/plots/storage.gp" && grep -q "microseconds" "$tmp/r/plots/latency_b1_t1.gp"'
 
 "$tools/sbt-report" "$fx/bench_sbt.json" -o "$tmp/r2" >/dev/null 2>&1
 check "without packed sizes the report says the encodings plot was skipped" \

@@ -310,27 +310,84 @@ static sbt_status plot_macs(const sbt_report *r, const char *dir, const char *gn
     return st;
 }
 
-static sbt_status plot_latency(const sbt_report *r, const char *dir, const char *gnuplot, rpt_plots *p) {
-    if (!r->n_bench) return SBT_OK;
-    rpt_text t = {0};
-    head(&t, "Forward latency per run (median over repetitions; ours and peers)",
-         "run (implementation/model/attention/batch/threads)",
-         "median time per forward call (microseconds, log scale)");
-    rpt_put(&t, "set logscale y\nset style data histograms\nset style fill solid 0.8 border -1\n"
-                "set xtics rotate by -30 font ',8'\nset bmargin 12\n$d << EOD\n");
+/* The distinct values of a string field over the benchmark runs (at most `cap`). */
+static int distinct_impls(const sbt_report *r, char out[][64], int cap) {
+    int n = 0;
     for (int i = 0; i < r->n_bench; i++) {
+        int k = 0;
+        while (k < n && strcmp(out[k], r->bench[i].impl)) k++;
+        if (k == n && n < cap) snprintf(out[n++], 64, "%s", r->bench[i].impl);
+    }
+    return n;
+}
+
+/* One plot per (batch, threads): a bar group per model/attention, a bar per implementation
+ * (ours and each peer), so that the peers stand side by side. */
+static sbt_status plot_latency_group(const sbt_report *r, int first, char impls[][64], int n_impl,
+                                     const char *dir, const char *gnuplot, rpt_plots *p) {
+    int batch = r->bench[first].batch, threads = r->bench[first].threads;
+    char title[256], stem[64], caption[256];
+    snprintf(title, sizeof title,
+             "Forward latency, batch %d, %d thread(s): median of the repetitions, ours and peers", batch,
+             threads);
+    rpt_text t = {0};
+    head(&t, title, "model / attention variant", "median time per forward call (microseconds, log scale)");
+    rpt_put(
+        &t,
+        "set logscale y\nset style data histograms\nset style histogram clustered gap 1\n"
+        "set style fill solid 0.8 border -1\nset datafile missing '?'\nset xtics rotate by -20\n$d << EOD\n");
+    for (int i = first; i < r->n_bench; i++) {
         const rpt_bench_run *b = &r->bench[i];
-        char label[300];
-        snprintf(label, sizeof label, "%s/%s/%s/b%d/t%d", b->impl, b->model, b->attention, b->batch,
-                 b->threads);
-        char s[300];
-        safe(s, sizeof s, label);
-        rpt_put(&t, "%s %.9g\n", s, b->median_us);
+        int seen = b->batch != batch || b->threads != threads;
+        for (int j = first; j < i && !seen; j++)
+            seen = r->bench[j].batch == batch && r->bench[j].threads == threads &&
+                   !strcmp(r->bench[j].model, b->model) && !strcmp(r->bench[j].attention, b->attention);
+        if (seen) continue;
+        char m[RPT_STR], a[32];
+        safe(m, sizeof m, b->model), safe(a, sizeof a, b->attention);
+        rpt_put(&t, "%s/%s", m, a);
+        for (int k = 0; k < n_impl; k++) {
+            double us = NAN;
+            for (int j = first; j < r->n_bench; j++) {
+                const rpt_bench_run *c = &r->bench[j];
+                if (c->batch == batch && c->threads == threads && !strcmp(c->impl, impls[k]) &&
+                    !strcmp(c->model, b->model) && !strcmp(c->attention, b->attention))
+                    us = c->median_us;
+            }
+            num_or_missing(&t, us);
+        }
+        rpt_put(&t, "\n");
     }
     rpt_put(&t, "EOD\n");
-    outputs(&t, dir, "latency", "plot $d using 2:xtic(1) title 'median forward time'");
-    sbt_status st = render(&t, dir, "latency", gnuplot, p, "Median forward latency per run (ours and peers)");
+    char plot[1024];
+    int len = snprintf(plot, sizeof plot, "plot");
+    for (int k = 0; k < n_impl && len < (int)sizeof plot - 100; k++) {
+        char s[64];
+        safe_title(s, sizeof s, impls[k]);
+        len += snprintf(plot + len, sizeof plot - (size_t)len, "%s $d using %d%s title '%s'", k ? "," : "",
+                        2 + k, k ? "" : ":xtic(1)", !strcmp(s, "forward") ? "sbt (forward)" : s);
+    }
+    snprintf(stem, sizeof stem, "latency_b%d_t%d", batch, threads);
+    outputs(&t, dir, stem, plot);
+    snprintf(caption, sizeof caption, "Median forward latency, batch %d, %d thread(s), ours and peers", batch,
+             threads);
+    sbt_status st = render(&t, dir, stem, gnuplot, p, caption);
     free(t.buf);
+    return st;
+}
+
+static sbt_status plot_latency(const sbt_report *r, const char *dir, const char *gnuplot, rpt_plots *p) {
+    char impls[6][64];
+    int n_impl = distinct_impls(r, impls, 6), groups = 0;
+    sbt_status st = SBT_OK;
+    for (int i = 0; !st && i < r->n_bench && groups < 16; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = r->bench[j].batch == r->bench[i].batch && r->bench[j].threads == r->bench[i].threads;
+        if (seen) continue;
+        st = plot_latency_group(r, i, impls, n_impl, dir, gnuplot, p);
+        groups++;
+    }
     return st;
 }
 
