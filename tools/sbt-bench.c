@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "sbt/container.h"
+#include "sbt/bench.h"
 #include "sbt/cost.h"
 #include "sbt/counters.h"
 #include "sbt/forecast.h"
@@ -211,63 +211,6 @@ static int load_model(const options *o, sbt_model **m) {
     return sbt_model_new(&o->cfg, m) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
 }
 
-static double now(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Seeded standard-normal-ish inputs, every step real. */
-static void fill_inputs(sbt_model_graph *mg) {
-    sbt_rng r;
-    sbt_rng_seed(&r, 12345);
-    float *x = sbt_graph_value(mg->graph, mg->x), *step = sbt_graph_value(mg->graph, mg->step_mask),
-          *attn = sbt_graph_value(mg->graph, mg->attn_mask);
-    int64_t nx = sbt_node_size(mg->graph, mg->x), nt = (int64_t)mg->batch * mg->length;
-    for (int64_t i = 0; i < nx; i++) x[i] = 2.0f * sbt_rng_uniform(&r) - 1.0f;
-    for (int64_t i = 0; i < nt; i++) { /* a forward-only graph drops the masks nothing reads */
-        if (step) step[i] = 1.0f;
-        if (attn) attn[i] = 0.0f;
-    }
-}
-
-typedef struct {
-    double real[MAX_REPS], cpu[MAX_REPS];
-    double events[SBT_COUNTERS_MAX][MAX_REPS]; /* per iteration */
-    int64_t iterations;
-} timing;
-
-static sbt_status run_iterations(sbt_model_graph *mg, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        sbt_status st = sbt_graph_forward_until(mg->graph, 0, mg->output);
-        if (st) return st;
-    }
-    return SBT_OK;
-}
-
-/* Warm-up, then iterations chosen so that a repetition lasts min_time, then the timed
- * repetitions with the counters around each. */
-static sbt_status time_forward(sbt_model_graph *mg, const options *o, sbt_counters *k, timing *t) {
-    double t0 = now(CLOCK_MONOTONIC);
-    sbt_status st = run_iterations(mg, 2);
-    double once = (now(CLOCK_MONOTONIC) - t0) / 2.0;
-    t->iterations = once > 0 ? (int64_t)ceil(o->min_time / once) : 1;
-    if (t->iterations < 1) t->iterations = 1;
-    long long v[SBT_COUNTERS_MAX];
-    for (int rep = 0; !st && rep < o->repetitions; rep++) {
-        st = sbt_counters_start(k);
-        double r0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-        if (!st) st = run_iterations(mg, t->iterations);
-        double r1 = now(CLOCK_MONOTONIC), c1 = now(CLOCK_PROCESS_CPUTIME_ID);
-        if (!st) st = sbt_counters_stop(k, v);
-        t->real[rep] = (r1 - r0) / (double)t->iterations;
-        t->cpu[rep] = (c1 - c0) / (double)t->iterations;
-        for (int e = 0; !st && e < sbt_counters_count(k); e++)
-            t->events[e][rep] = (double)v[e] / (double)t->iterations;
-    }
-    return st;
-}
-
 static void model_name(const options *o, char *buf, size_t cap) {
     if (!o->model_path) {
         snprintf(buf, cap, "%s-%s", sbt_task_name(o->cfg.task), sbt_weights_name(o->cfg.weights));
@@ -287,63 +230,14 @@ typedef struct {
     int family, instance;
 } bench_state;
 
-/* ---- the PyTorch peer's inputs ---------------------------------------------------------- */
-
-static int write_tensor(const char *dir, FILE *manifest, const char *name, const float *v, int ndim,
-                        const int64_t *shape) {
-    char path[4096];
-    int64_t n = 1;
-    fprintf(manifest, "%s", name);
-    for (int i = 0; i < ndim; i++) fprintf(manifest, " %lld", (long long)shape[i]), n *= shape[i];
-    fprintf(manifest, "\n");
-    snprintf(path, sizeof path, "%.2048s/%.200s.f32", dir, name);
-    return sbt_write_file_atomic(path, v, (size_t)n * sizeof *v) ? -1 : 0;
-}
-
-/* A graph node's value under `name`, its shape from the graph. */
-static int write_node(const char *dir, FILE *manifest, const char *name, sbt_graph *g, int id) {
-    int64_t shape[8];
-    int nd = sbt_node_ndim(g, id);
-    for (int i = 0; i < nd && i < 8; i++) shape[i] = sbt_node_dim(g, id, i);
-    return write_tensor(dir, manifest, name, sbt_graph_value(g, id), nd, shape);
-}
-
-/* Every model tensor, each Linear's effective weight as <layer>.effective (after a forward,
- * so a Biprop weight holds alpha * sign(W) * mask), the Q/K/V masks, the input and our
- * output, and the config. */
+/* The PyTorch peer's inputs for this variant: DIR/attn-<variant>/. */
 static int dump_peer(const char *root, sbt_model *m, sbt_model_graph *mg) {
-    char dir[2048], path[4096], cfg[4096];
-    snprintf(dir, sizeof dir, "%.1900s/attn-%s", root, sbt_attention_name(m->cfg.attention));
-    if ((mkdir(root, 0755) && errno != EEXIST) || (mkdir(dir, 0755) && errno != EEXIST))
-        return fprintf(stderr, "%s: error: cannot create %s: %s\n", TOOL, dir, strerror(errno)),
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.4000s/attn-%s", root, sbt_attention_name(m->cfg.attention));
+    if (mkdir(root, 0755) && errno != EEXIST)
+        return fprintf(stderr, "%s: error: cannot create %s: %s\n", TOOL, root, strerror(errno)),
                TOOL_EXIT_RUNTIME;
-    snprintf(path, sizeof path, "%s/manifest.txt", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return fprintf(stderr, "%s: error: cannot write %s\n", TOOL, path), TOOL_EXIT_RUNTIME;
-    int bad = 0;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const sbt_tensor_info *ti = &m->tensors[i];
-        bad |= write_tensor(dir, f, ti->name, m->values + ti->offset, ti->ndim, ti->shape);
-    }
-    sbt_graph *g = mg->graph;
-    for (int id = 0; id < sbt_graph_count(g); id++) {
-        const char *wn = sbt_node_name(g, sbt_node_input(g, id, 1)), *dot = wn ? strrchr(wn, '.') : NULL;
-        if (sbt_node_op(g, id) != SBT_OP_LINEAR || !dot) continue;
-        char name[160];
-        snprintf(name, sizeof name, "%.*s.effective", (int)(dot - wn), wn);
-        bad |= write_node(dir, f, name, g, sbt_node_input(g, id, 1));
-    }
-    const char *masks[3] = {"attn.q_mask", "attn.k_mask", "attn.v_mask"};
-    for (int i = 0; i < 3; i++)
-        if (sbt_graph_find(g, masks[i]) >= 0)
-            bad |= write_node(dir, f, masks[i], g, sbt_graph_find(g, masks[i]));
-    bad |= write_node(dir, f, "input.x", g, mg->x);
-    bad |= write_node(dir, f, "output.ours", g, mg->output);
-    fclose(f);
-    snprintf(path, sizeof path, "%s/config.txt", dir);
-    if (!bad && !sbt_config_to_text(&m->cfg, cfg, sizeof cfg))
-        bad = sbt_write_file_atomic(path, cfg, strlen(cfg)) != 0;
-    return bad ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
+    return sbt_bench_dump(m, mg, dir) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
 }
 
 /* Both conventions of one variant: the chosen one goes to the flat keys macs, flops, bits;
@@ -352,6 +246,9 @@ typedef struct {
     sbt_cost chosen;
     int64_t macs_exact, macs_paper;
 } variant_cost;
+
+static int report_point(const options *o, const sbt_model *m, const variant_cost *vc, int batch, int threads,
+                        const sbt_forward_timing *t, bench_state *b);
 
 /* Times one (variant, batch, threads) point and adds it to the JSON and the table. */
 static int bench_point(const options *o, sbt_model *m, const variant_cost *vc, int batch, int threads,
@@ -362,13 +259,20 @@ static int bench_point(const options *o, sbt_model *m, const variant_cost *vc, i
     sbt_status built = o->train_graph ? sbt_model_graph_build(m, batch, length, &mg)
                                       : sbt_model_graph_build_infer(m, batch, length, &mg);
     if (built) return tool_fail_lib(TOOL);
-    fill_inputs(&mg);
-    static timing t;
-    sbt_status st = time_forward(&mg, o, b->k, &t);
+    sbt_bench_fill_inputs(&mg, 12345);
+    sbt_forward_timing t;
+    sbt_status st = sbt_bench_forward(&mg, o->repetitions, o->min_time, b->k, &t);
     int rc = !st && o->dump_dir && b->instance == 0 ? dump_peer(o->dump_dir, m, &mg) : TOOL_EXIT_OK;
     sbt_model_graph_free(&mg);
     if (st) return tool_fail_lib(TOOL);
-    if (rc) return rc;
+    if (!rc) rc = report_point(o, m, vc, batch, threads, &t, b);
+    sbt_forward_timing_free(&t);
+    return rc;
+}
+
+/* Adds one timed point to the JSON and the table. */
+static int report_point(const options *o, const sbt_model *m, const variant_cost *vc, int batch, int threads,
+                        const sbt_forward_timing *t, bench_state *b) {
     const sbt_cost_counts *c = &vc->chosen.total;
     sbt_gbench_counter counters[12 + SBT_COUNTERS_MAX] = {{"batch", batch, NULL},
                                                           {"params", (double)c->params, NULL},
@@ -384,7 +288,7 @@ static int bench_point(const options *o, sbt_model *m, const variant_cost *vc, i
                                                           {"nonlinear", (double)c->nonlinear, NULL}};
     int n = 12;
     for (int e = 0; e < sbt_counters_count(b->k); e++)
-        counters[n++] = (sbt_gbench_counter){sbt_counters_name(b->k, e), 0, t.events[e]};
+        counters[n++] = (sbt_gbench_counter){sbt_counters_name(b->k, e), 0, t->events + e * t->repetitions};
     char run[256];
     snprintf(run, sizeof run, "forward/%s/attn:%s/batch:%d/threads:%d", b->name,
              sbt_attention_name(m->cfg.attention), batch, threads);
@@ -392,20 +296,20 @@ static int bench_point(const options *o, sbt_model *m, const variant_cost *vc, i
                         .family_index = b->family,
                         .per_family_instance_index = b->instance++,
                         .threads = threads,
-                        .iterations = t.iterations,
+                        .iterations = t->iterations,
                         .repetitions = o->repetitions,
-                        .real_seconds = t.real,
-                        .cpu_seconds = t.cpu,
+                        .real_seconds = t->real_seconds,
+                        .cpu_seconds = t->cpu_seconds,
                         .time_unit = "us",
                         .counters = counters,
                         .n_counters = n};
     if (sbt_gbench_add_run(b->json, &r)) return tool_fail_lib(TOOL);
-    sbt_stats s = sbt_stats_of(t.real, o->repetitions);
+    sbt_stats s = sbt_stats_of(t->real_seconds, o->repetitions);
     double gmacs = (double)c->macs_nonzero * batch / s.median * 1e-9;
     printf("%-10s %6d %8d %14.2f %8.1f %14.2f %14lld %10.3f", sbt_attention_name(m->cfg.attention), batch,
            threads, s.median * 1e6, 100.0 * s.cv, s.median * 1e6 / batch, (long long)c->macs_nonzero, gmacs);
     for (int e = 0; e < sbt_counters_count(b->k); e++) {
-        sbt_stats es = sbt_stats_of(t.events[e], o->repetitions);
+        sbt_stats es = sbt_stats_of(t->events + e * t->repetitions, o->repetitions);
         printf("  %s %.4g", sbt_counters_name(b->k, e), es.median);
     }
     printf("\n");
