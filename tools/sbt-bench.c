@@ -378,13 +378,18 @@ static int run(const options *o, sbt_model *m, char *argv0) {
     int rc = describe_counters(o, &b);
     model_name(o, b.name, sizeof b.name);
     describe_model(o, m, &b);
-    sbt_attention vars[4];
+    sbt_attention vars[4], own = m->cfg.attention;
     int nv = variants(o, m, vars);
     for (int v = 0; !rc && v < nv; v++) {
-        m->cfg.attention = vars[v];
-        if (sbt_model_build_graph(m)) { /* the same weights, this variant's graph */
-            rc = tool_fail_lib(TOOL);
-            break;
+        /* the same weights, this variant's graph (a converted model keeps its own graph) */
+        if (vars[v] != own) {
+            m->cfg.attention = vars[v];
+            if (sbt_model_build_graph(m)) {
+                fprintf(stderr, "%s: error: attention %s: %s (a converted model runs its own variant, %s)\n",
+                        TOOL, sbt_attention_name(vars[v]), sbt_last_error(), sbt_attention_name(own));
+                rc = TOOL_EXIT_RUNTIME;
+                break;
+            }
         }
         variant_cost vc;
         sbt_cost other;

@@ -63,6 +63,24 @@ done
 check "compare.py compares two sbt-bench files" '[ $? -eq 0 ] && grep -q "forward/m/attn:full/batch:1/threads:1_median" "$tmp/cmp.out"'
 check "compare.py runs its U test on them" 'grep -q "U Test, Repetitions: 9 vs 9" "$tmp/cmp.out" || { cat "$tmp/cmp.out" >&2; false; }'
 
+# Converted models (sbt-prune, sbt-binarize) are counted from their graphs: pruning keeps half
+# of the Linear weights' non-zeros, binarising makes them ternary (1 bit each, paper).
+if [ -x "$tools/sbt-prune" ] && [ -x "$tools/sbt-binarize" ]; then
+    "$tools/sbt-prune" "$tmp/m.sbtm" -o "$tmp/p.sbtm" --keep 0.5 >/dev/null &&
+        "$tools/sbt-binarize" "$tmp/p.sbtm" -o "$tmp/pb.sbtm" >/dev/null
+    for m in m p pb; do
+        "$bench" "$tmp/$m.sbtm" --repetitions 2 --min-time 0 --counters none --json "$tmp/$m.cost.json" >/dev/null
+    done
+    check "pruned and binarised models: fewer non-zero MACs, ternary weights at 1 bit" \
+        '"$py" - "$tmp" <<'"'"'EOF'"'"'
+import json, sys
+c = {m: json.load(open(f"{sys.argv[1]}/{m}.cost.json"))["benchmarks"][0] for m in ["m", "p", "pb"]}
+assert c["p"]["macs"] < c["m"]["macs"] == c["m"]["macs_dense"] and c["p"]["macs_dense"] == c["m"]["macs"]
+assert c["pb"]["macs"] == c["p"]["macs"] and c["pb"]["bits"] < c["m"]["bits"] / 10, c
+assert c["p"]["nonzero"] < c["m"]["nonzero"] and c["pb"]["params"] == c["m"]["params"]
+EOF'
+fi
+
 # Bad input: exit 1 and no JSON; usage errors exit 2.
 echo "not a model" >"$tmp/bad.sbtm"
 "$bench" "$tmp/bad.sbtm" --json "$tmp/bad.json" >/dev/null 2>"$tmp/bad.err"
