@@ -34,7 +34,7 @@ for kind in dense sbt; do
     name="jv-$kind"
     IFS=, read -r -a blist <<<"$batches"
     # sbt-bench times every batch; the peer needs one dump per batch size.
-    "$tools/sbt-bench" "${shape[@]}" --model "$kind" "${extra[@]}" --attn all --batch "$batches" --threads "$threads" \
+    "$tools/sbt-bench" "${shape[@]}" --model "$kind" "${extra[@]}" --attn all --kernel all --batch "$batches" --threads "$threads" \
         --repetitions "$reps" --min-time "$min_time" --json "$results/forward_${name}_sbt.json" \
         | tee "$tmp/$name.txt"
     : >"$tmp/$name.torch.list"

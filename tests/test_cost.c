@@ -231,12 +231,15 @@ static void test_exact_small_step_t(void) {
 }
 
 /* The training graph (sparse-weight nodes over scores and W) and the frozen inference graph
- * (ternary constants) of the same model count the same parameters, storage and work. */
+ * (ternary constants, prepared for the dense or a ternary kernel) of the same model count
+ * the same parameters, storage and work. */
 static void test_training_and_frozen_graphs_agree(void) {
     sbt_config c = jv_config(SBT_WEIGHTS_SBT);
     sbt_model *m = model_of(c);
     REQUIRE(m);
-    for (int conv = 0; conv < 2; conv++) {
+    for (int run = 0; run < 6; run++) {
+        int conv = run % 2; /* each convention with each weight kernel of the frozen graph */
+        m->kernel = (sbt_weight_kernel)(run / 2);
         sbt_model_graph frozen;
         REQUIRE(sbt_model_graph_build_infer(m, 1, 29, &frozen) == SBT_OK);
         sbt_cost_options opt = {.convention = (sbt_cost_convention)conv, .attn_keep = c.attn_keep};

@@ -43,6 +43,8 @@ static void usage(void) {
            "  --repetitions N       timed repetitions (9, what compare.py's U-test wants)\n"
            "  --min-time S          seconds per repetition at least (0.05)\n"
            "  --convention exact|paper  cost convention (exact: what runs; paper: its code's rules)\n"
+           "  --kernel dense|ternary-f32|ternary-i8|all  what the frozen ternary weights run on: sgemm\n"
+           "                        (dense, default), add/sub kernels with float or int8 activations\n"
            "  --graph infer|train   time the frozen forward-only graph (infer, default: sparse weights\n"
            "                        frozen once) or the training graph in eval mode (per-call top-k)\n"
            "  --json FILE           Google Benchmark JSON (written atomically)\n"
@@ -64,6 +66,8 @@ static void usage(void) {
 typedef struct {
     const char *model_path, *json_path, *counters, *dump_dir;
     int attn_all, attn_given, train_graph;
+    sbt_weight_kernel kernels[3];
+    int n_kernels;
     int batches[MAX_LIST], n_batches, threads[MAX_LIST], n_threads;
     int repetitions, length, channels_given, outputs_given;
     double min_time;
@@ -86,7 +90,8 @@ enum {
     OPT_OUTPUTS,
     OPT_SHAPE,
     OPT_DUMP,
-    OPT_GRAPH
+    OPT_GRAPH,
+    OPT_KERNEL
 };
 
 static const struct option LONG_OPTIONS[] = {{"attn", required_argument, 0, OPT_ATTN},
@@ -115,6 +120,7 @@ static const struct option LONG_OPTIONS[] = {{"attn", required_argument, 0, OPT_
                                              {"seed", required_argument, 0, OPT_SHAPE},
                                              {"dump", required_argument, 0, OPT_DUMP},
                                              {"graph", required_argument, 0, OPT_GRAPH},
+                                             {"kernel", required_argument, 0, OPT_KERNEL},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
@@ -131,6 +137,17 @@ static int parse_list(const char *s, long hi, int *out) {
         out[n++] = (int)v;
     }
     return n && s[strlen(s) - 1] != ',' ? n : -1;
+}
+
+static const char *const KERNEL_NAMES[3] = {"dense", "ternary-f32", "ternary-i8"};
+
+/* --kernel dense|ternary-f32|ternary-i8|all; returns nonzero for a bad value. */
+static int parse_kernels(const char *arg, options *o) {
+    o->n_kernels = 0;
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(arg, "all") || !strcmp(arg, KERNEL_NAMES[k]))
+            o->kernels[o->n_kernels++] = (sbt_weight_kernel)k;
+    return o->n_kernels == 0;
 }
 
 /* Shape and bench flags; returns 0 when applied, else the usage error's exit code. */
@@ -155,6 +172,7 @@ static int apply(options *o, int opt, const char *name, const char *arg) {
         break;
     case OPT_JSON: o->json_path = arg; break;
     case OPT_DUMP: o->dump_dir = arg; break;
+    case OPT_KERNEL: bad = parse_kernels(arg, o); break;
     case OPT_GRAPH:
         bad = strcmp(arg, "infer") && strcmp(arg, "train"), o->train_graph = !strcmp(arg, "train");
         break;
@@ -197,6 +215,9 @@ static int parse_args(int argc, char **argv, options *o) {
                                 "give a model file, or a shape with --channels, --outputs and --length");
     if (!o->n_batches) o->batches[0] = 1, o->n_batches = 1;
     if (!o->n_threads) o->threads[0] = 1, o->n_threads = 1;
+    if (!o->n_kernels) o->kernels[0] = SBT_KERNEL_DENSE, o->n_kernels = 1;
+    if (o->train_graph && (o->n_kernels > 1 || o->kernels[0] != SBT_KERNEL_DENSE))
+        return tool_usage_error(TOOL, "--kernel applies to the frozen graph (--graph infer)");
     if (!o->model_path) o->cfg.max_len = o->length;
     return -1;
 }
@@ -290,7 +311,11 @@ static int report_point(const options *o, const sbt_model *m, const variant_cost
     for (int e = 0; e < sbt_counters_count(b->k); e++)
         counters[n++] = (sbt_gbench_counter){sbt_counters_name(b->k, e), 0, t->events + e * t->repetitions};
     char run[256];
-    snprintf(run, sizeof run, "forward/%s/attn:%s/batch:%d/threads:%d", b->name,
+    /* the dense kernel keeps the plain name that the PyTorch peer's names mirror */
+    char impl[32];
+    snprintf(impl, sizeof impl, "forward%s%s", m->kernel ? "-" : "",
+             m->kernel ? KERNEL_NAMES[m->kernel] : "");
+    snprintf(run, sizeof run, "%s/%s/attn:%s/batch:%d/threads:%d", impl, b->name,
              sbt_attention_name(m->cfg.attention), batch, threads);
     sbt_gbench_run r = {.name = run,
                         .family_index = b->family,
@@ -306,8 +331,9 @@ static int report_point(const options *o, const sbt_model *m, const variant_cost
     if (sbt_gbench_add_run(b->json, &r)) return tool_fail_lib(TOOL);
     sbt_stats s = sbt_stats_of(t->real_seconds, o->repetitions);
     double gmacs = (double)c->macs_nonzero * batch / s.median * 1e-9;
-    printf("%-10s %6d %8d %14.2f %8.1f %14.2f %14lld %10.3f", sbt_attention_name(m->cfg.attention), batch,
-           threads, s.median * 1e6, 100.0 * s.cv, s.median * 1e6 / batch, (long long)c->macs_nonzero, gmacs);
+    printf("%-10s %-12s %6d %8d %14.2f %8.1f %14.2f %14lld %10.3f", sbt_attention_name(m->cfg.attention),
+           o->train_graph ? "(training)" : KERNEL_NAMES[m->kernel], batch, threads, s.median * 1e6,
+           100.0 * s.cv, s.median * 1e6 / batch, (long long)c->macs_nonzero, gmacs);
     for (int e = 0; e < sbt_counters_count(b->k); e++) {
         sbt_stats es = sbt_stats_of(t->events + e * t->repetitions, o->repetitions);
         printf("  %s %.4g", sbt_counters_name(b->k, e), es.median);
@@ -382,7 +408,7 @@ static int run(const options *o, sbt_model *m, char *argv0) {
     int nv = variants(o, m, vars);
     for (int v = 0; !rc && v < nv; v++) {
         /* the same weights, this variant's graph (a converted model keeps its own graph) */
-        if (vars[v] != own) {
+        if (vars[v] != m->cfg.attention) {
             m->cfg.attention = vars[v];
             if (sbt_model_build_graph(m)) {
                 fprintf(stderr, "%s: error: attention %s: %s (a converted model runs its own variant, %s)\n",
@@ -409,12 +435,16 @@ static int run(const options *o, sbt_model *m, char *argv0) {
         sbt_cost_free(&other);
         print_cost_line(&vc.chosen, vars[v]);
         if (v == 0)
-            printf("%-10s %6s %8s %14s %8s %14s %14s %10s  events (median per forward)\n", "attention",
-                   "batch", "threads", "forward (us)", "cv (%)", "window (us)", "MACs/window", "GMAC/s");
-        b.family = v, b.instance = 0;
-        for (int i = 0; !rc && i < o->n_batches; i++)
-            for (int j = 0; !rc && j < o->n_threads; j++)
-                rc = bench_point(o, m, &vc, o->batches[i], o->threads[j], &b);
+            printf("%-10s %-12s %6s %8s %14s %8s %14s %14s %10s  events (median per forward)\n", "attention",
+                   "kernel", "batch", "threads", "forward (us)", "cv (%)", "window (us)", "MACs/window",
+                   "GMAC/s");
+        for (int kk = 0; !rc && kk < o->n_kernels; kk++) {
+            m->kernel = o->kernels[kk];
+            b.family = v * o->n_kernels + kk, b.instance = 0;
+            for (int i = 0; !rc && i < o->n_batches; i++)
+                for (int j = 0; !rc && j < o->n_threads; j++)
+                    rc = bench_point(o, m, &vc, o->batches[i], o->threads[j], &b);
+        }
         sbt_cost_free(&vc.chosen);
     }
     printf("times: median over %d repetitions; cv = stddev / mean; GMAC/s = MACs per window x batch / time\n",

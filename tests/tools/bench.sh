@@ -55,6 +55,21 @@ check "a shape is counted and timed before training" '[ $? -eq 0 ]'
 check "paper convention: 1,863,484 FLOPs, 129,808 bits (the paper's SMD totals)" \
     '"$py" -c "import json,sys; e=json.load(open(sys.argv[1]))[\"benchmarks\"][0]; sys.exit(not (e[\"macs\"]==1863484 and e[\"bits\"]==129808))" "$tmp/smd.json"'
 
+# A forecaster (default variant step-t) over every variant, and every weight kernel: each
+# variant runs its own graph, each kernel is its own run.
+"$bench" --task forecast --model sbt --keep 0.5 --norm layer --channels 4 --outputs 4 --length 16 --d-model 16 \
+    --attn all --kernel all --repetitions 2 --min-time 0 --counters none --json "$tmp/fk.json" >/dev/null
+check "forecast --attn all --kernel all: 4 variants x 3 kernels, distinct costs per variant" \
+    '"$py" - "$tmp/fk.json" <<'"'"'EOF'"'"'
+import json, sys
+it = [e for e in json.load(open(sys.argv[1]))["benchmarks"] if e["run_type"] == "iteration"]
+runs = {e["run_name"] for e in it}
+assert len(runs) == 12, runs
+assert {r.split("/")[0] for r in runs} == {"forward", "forward-ternary-f32", "forward-ternary-i8"}, runs
+macs = {e["run_name"].split("/")[2]: e["macs"] for e in it}
+assert len(set(macs.values())) == 3 and macs["attn:step-t"] < macs["attn:full"], macs  # full == qkv-mask
+EOF'
+
 # compare.py reads two of our files (same run names) and runs its U test over 9 repetitions.
 for side in a b; do
     "$bench" "$tmp/m.sbtm" --repetitions 9 --min-time 0.002 --counters none --json "$tmp/$side.json" >/dev/null
