@@ -213,13 +213,6 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
 
-static int task_of(const char *name) {
-    if (!strcmp(name, "classify")) return SBT_TASK_CLASSIFY;
-    if (!strcmp(name, "forecast")) return SBT_TASK_FORECAST;
-    if (!strcmp(name, "anomaly")) return SBT_TASK_ANOMALY;
-    return -1;
-}
-
 static const char *option_name(int opt) {
     for (const struct option *o = LONG_OPTIONS; o->name; o++)
         if (o->val == opt) return o->name;
@@ -231,12 +224,13 @@ static int set_numeric(options *o, int opt, const char *arg) {
     long v;
     double f;
     switch (opt) {
-    case OPT_D:
-        return tool_parse_int(arg, 1, 65536, &v) ? -1 : (o->cfg.d_model = (int)v, o->d_model_given = 1, 0);
-    case OPT_HEADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->cfg.heads = (int)v, 0);
-    case OPT_LAYERS: return tool_parse_int(arg, 0, 64, &v) ? -1 : (o->cfg.layers = (int)v, 0);
-    case OPT_FFN: return tool_parse_int(arg, 1, 1 << 20, &v) ? -1 : (o->cfg.d_ff = (int)v, 0);
-    case OPT_DROPOUT: return tool_parse_double(arg, 0, 0.99, &f) ? -1 : (o->cfg.dropout = (float)f, 0);
+    case OPT_D: o->d_model_given = 1; return tool_model_flag("d-model", arg, &o->cfg);
+    case OPT_HEADS:
+    case OPT_LAYERS:
+    case OPT_FFN:
+    case OPT_DROPOUT:
+    case OPT_ATTN_KEEP: return tool_model_flag(option_name(opt), arg, &o->cfg);
+    case OPT_KEEP: o->keep_given = 1; return tool_model_flag("keep", arg, &o->cfg);
     case OPT_EPOCHS:
         return tool_parse_int(arg, 1, 1000000, &v) ? -1 : (o->tc.epochs = (int)v, o->epochs_given = 1, 0);
     case OPT_BATCH: return tool_parse_int(arg, 1, 1 << 20, &v) ? -1 : (o->tc.batch = (int)v, 0);
@@ -246,9 +240,6 @@ static int set_numeric(options *o, int opt, const char *arg) {
     case OPT_PATIENCE:
         return tool_parse_int(arg, 0, 1000000, &v) ? -1 : (o->tc.patience = (int)v, o->patience_given = 1, 0);
     case OPT_VAL: return tool_parse_double(arg, 0, 0.9, &o->val_frac);
-    case OPT_KEEP:
-        return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.keep = (float)f, o->keep_given = 1, 0);
-    case OPT_ATTN_KEEP: return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (o->cfg.attn_keep = (float)f, 0);
     case OPT_WINDOW: return tool_parse_int(arg, 2, 100000, &v) ? -1 : (o->window = (int)v, 0);
     case OPT_TRAIN_STRIDE: return tool_parse_int(arg, 1, 1000000, &v) ? -1 : (o->train_stride = (int)v, 0);
     case OPT_THREADS: return tool_parse_int(arg, 1, 1024, &v) ? -1 : (o->threads = (int)v, 0);
@@ -262,7 +253,7 @@ static int set_numeric(options *o, int opt, const char *arg) {
         return tool_parse_double(arg, 0.5, 0.999999, &f) ? -1
                                                          : (o->anomaly.pot_level = f, o->pot_given = 1, 0);
     case OPT_SEED:
-        if (tool_parse_u64(arg, &o->cfg.seed)) return -1;
+        if (tool_model_flag("seed", arg, &o->cfg)) return -1;
         o->tc.seed = o->cfg.seed;
         return 0;
     }
@@ -271,34 +262,13 @@ static int set_numeric(options *o, int opt, const char *arg) {
 
 static int set_choice(options *o, int opt, const char *arg) {
     switch (opt) {
-    case OPT_TASK: return task_of(arg) < 0 ? -1 : 0;
+    case OPT_TASK: return tool_task_of(arg) < 0 ? -1 : 0;
     case OPT_MODEL:
-        if (!strcmp(arg, "dense")) return o->cfg.weights = SBT_WEIGHTS_DENSE, 0;
-        if (!strcmp(arg, "sbt")) return o->cfg.weights = SBT_WEIGHTS_SBT, 0;
-        return -1;
     case OPT_ALPHA:
-        if (!strcmp(arg, "layer")) return o->cfg.alpha_per_row = 0, 0;
-        if (!strcmp(arg, "row")) return o->cfg.alpha_per_row = 1, 0;
-        return -1;
     case OPT_ATTN:
-        if (!strcmp(arg, "full")) return o->cfg.attention = SBT_ATTN_FULL, 0;
-        if (!strcmp(arg, "qkv-mask")) return o->cfg.attention = SBT_ATTN_QKV_MASK, 0;
-        if (!strcmp(arg, "step-t")) return o->cfg.attention = SBT_ATTN_STEP_T, 0;
-        if (!strcmp(arg, "self")) return o->cfg.attention = SBT_ATTN_SELF, 0;
-        return -1;
     case OPT_NORM:
-        if (!strcmp(arg, "batch")) return o->cfg.norm = SBT_NORM_BATCH, 0;
-        if (!strcmp(arg, "layer")) return o->cfg.norm = SBT_NORM_LAYER, 0;
-        if (!strcmp(arg, "none")) return o->cfg.norm = SBT_NORM_NONE, 0;
-        return -1;
     case OPT_POS:
-        if (!strcmp(arg, "sinusoidal")) return o->cfg.pos = SBT_POS_SINUSOIDAL, 0;
-        if (!strcmp(arg, "learned")) return o->cfg.pos = SBT_POS_LEARNED, 0;
-        return -1;
-    case OPT_WINDOW_NORM:
-        if (!strcmp(arg, "none")) return o->cfg.window_norm = SBT_WINDOW_NONE, 0;
-        if (!strcmp(arg, "last")) return o->cfg.window_norm = SBT_WINDOW_LAST, 0;
-        return -1;
+    case OPT_WINDOW_NORM: return tool_model_flag(option_name(opt), arg, &o->cfg);
     case OPT_OPTIM:
         if (!strcmp(arg, "adam")) return o->tc.optimizer = SBT_OPT_ADAM, 0;
         if (!strcmp(arg, "adamw")) return o->tc.optimizer = SBT_OPT_ADAMW, 0;
@@ -309,17 +279,6 @@ static int set_choice(options *o, int opt, const char *arg) {
         return -1;
     }
     return -1;
-}
-
-/* The task's defaults apply before any other flag, wherever --task stands. */
-static sbt_task prescan_task(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--task") && i + 1 < argc && task_of(argv[i + 1]) >= 0)
-            return (sbt_task)task_of(argv[i + 1]);
-        if (!strncmp(a, "--task=", 7) && task_of(a + 7) >= 0) return (sbt_task)task_of(a + 7);
-    }
-    return SBT_TASK_CLASSIFY;
 }
 
 /* Anomaly data comes from a folder with --entity, or from CSV files with --label-column;
@@ -349,7 +308,7 @@ static int check_anomaly_args(const options *o) {
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    sbt_task task = prescan_task(argc, argv);
+    sbt_task task = (sbt_task)tool_prescan_task(argc, argv);
     o->cfg = sbt_config_default(task);
     o->tc = sbt_train_config_default(task);
     o->train_stride = 1;

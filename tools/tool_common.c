@@ -117,6 +117,67 @@ int tool_parse_double(const char *s, double lo, double hi, double *out) {
     return 0;
 }
 
+/* ---- model flags ---------------------------------------------------------------------- */
+
+int tool_task_of(const char *name) {
+    if (!strcmp(name, "classify")) return SBT_TASK_CLASSIFY;
+    if (!strcmp(name, "forecast")) return SBT_TASK_FORECAST;
+    if (!strcmp(name, "anomaly")) return SBT_TASK_ANOMALY;
+    return -1;
+}
+
+int tool_prescan_task(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--task") && i + 1 < argc && tool_task_of(argv[i + 1]) >= 0)
+            return tool_task_of(argv[i + 1]);
+        if (!strncmp(a, "--task=", 7) && tool_task_of(a + 7) >= 0) return tool_task_of(a + 7);
+    }
+    return SBT_TASK_CLASSIFY;
+}
+
+/* The index of `arg` in the NULL-terminated `names`, or -1. */
+static int choice(const char *arg, const char *const *names) {
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(arg, names[i])) return i;
+    return -1;
+}
+
+static int model_choice(const char *flag, const char *arg, sbt_config *cfg) {
+    static const char *const WEIGHTS[] = {"dense", "sbt", NULL}, *const ALPHA[] = {"layer", "row", NULL},
+                             *const ATTN[] = {"full", "qkv-mask", "step-t", "self", NULL},
+                             *const NORM[] = {"batch", "layer", "none", NULL},
+                             *const POS[] = {"sinusoidal", "learned", NULL},
+                             *const WNORM[] = {"none", "last", NULL};
+    int v;
+    if (!strcmp(flag, "model"))
+        return (v = choice(arg, WEIGHTS)) < 0 ? -1 : (cfg->weights = (sbt_weights)v, 0);
+    if (!strcmp(flag, "alpha")) return (v = choice(arg, ALPHA)) < 0 ? -1 : (cfg->alpha_per_row = v, 0);
+    if (!strcmp(flag, "attn"))
+        return (v = choice(arg, ATTN)) < 0 ? -1 : (cfg->attention = (sbt_attention)v, 0);
+    if (!strcmp(flag, "norm")) return (v = choice(arg, NORM)) < 0 ? -1 : (cfg->norm = (sbt_norm)v, 0);
+    if (!strcmp(flag, "pos")) return (v = choice(arg, POS)) < 0 ? -1 : (cfg->pos = (sbt_posenc)v, 0);
+    if (!strcmp(flag, "window-norm"))
+        return (v = choice(arg, WNORM)) < 0 ? -1 : (cfg->window_norm = (sbt_window_norm)v, 0);
+    return 1;
+}
+
+int tool_model_flag(const char *flag, const char *arg, sbt_config *cfg) {
+    long v;
+    double f;
+    if (!strcmp(flag, "d-model")) return tool_parse_int(arg, 1, 65536, &v) ? -1 : (cfg->d_model = (int)v, 0);
+    if (!strcmp(flag, "heads")) return tool_parse_int(arg, 1, 1024, &v) ? -1 : (cfg->heads = (int)v, 0);
+    if (!strcmp(flag, "layers")) return tool_parse_int(arg, 0, 64, &v) ? -1 : (cfg->layers = (int)v, 0);
+    if (!strcmp(flag, "ffn")) return tool_parse_int(arg, 1, 1 << 20, &v) ? -1 : (cfg->d_ff = (int)v, 0);
+    if (!strcmp(flag, "dropout"))
+        return tool_parse_double(arg, 0, 0.99, &f) ? -1 : (cfg->dropout = (float)f, 0);
+    if (!strcmp(flag, "keep")) return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (cfg->keep = (float)f, 0);
+    if (!strcmp(flag, "attn-keep"))
+        return tool_parse_double(arg, 1e-6, 1, &f) ? -1 : (cfg->attn_keep = (float)f, 0);
+    if (!strcmp(flag, "seed")) return tool_parse_u64(arg, &cfg->seed) ? -1 : 0;
+    return model_choice(flag, arg, cfg);
+}
+
 /* ---- anomaly data ---------------------------------------------------------------------- */
 
 /* What "all" left out, on stderr, so that a pooled result never silently covers fewer

@@ -48,6 +48,20 @@ void tool_json_string(struct cJSON *obj, const char *key, const char *s);
  * stderr) when obj is NULL or cannot be printed (out of memory while building it). */
 int tool_json_print(const char *tool, struct cJSON *obj);
 
+/* ---- model flags shared by sbt-train, sbt-bench (and sbt-info) ------------------------- */
+
+struct sbt_config;
+/* "classify", "forecast", "anomaly" -> the task, else -1. */
+int tool_task_of(const char *name);
+/* The task named by --task NAME or --task=NAME anywhere in argv (default classify): its
+ * defaults apply before any other flag, wherever --task stands. */
+int tool_prescan_task(int argc, char **argv);
+/* Applies one model-shape flag, given by its long name without dashes: model, alpha, attn,
+ * norm, pos, window-norm (choices); d-model, heads, layers, ffn, keep, attn-keep, dropout,
+ * seed (numbers). Returns 0 when applied, -1 for a bad value, 1 when `flag` is not a model
+ * flag. */
+int tool_model_flag(const char *flag, const char *arg, struct sbt_config *cfg);
+
 struct sbt_anomaly_report;
 struct sbt_anomaly_options;
 struct sbt_forecast_data;
