@@ -200,7 +200,7 @@ static int parse_args(int argc, char **argv, options *o) {
     while ((opt = getopt_long(argc, argv, "hV", LONG_OPTIONS, &idx)) != -1) {
         if (opt == 'h') return usage(), TOOL_EXIT_OK;
         if (opt == 'V') return tool_print_version(TOOL), TOOL_EXIT_OK;
-        if (opt == '?') return TOOL_EXIT_USAGE;
+        if (opt == '?') return tool_usage_hint(TOOL);
         int rc = apply(o, opt, LONG_OPTIONS[idx].name, optarg);
         if (rc) return rc;
         shape_flags += opt == OPT_SHAPE || opt == OPT_TASK || opt == OPT_CHANNELS || opt == OPT_OUTPUTS;

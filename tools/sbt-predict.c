@@ -144,6 +144,7 @@ int main(int argc, char **argv) {
     sbt_series *s = NULL;
     sbt_predictor *p = NULL;
     text out = {0};
+    if (output && tool_check_output(TOOL, output)) return TOOL_EXIT_RUNTIME;
     if (sbt_anomaly_model_load(argv[optind], &m, NULL)) return tool_fail_lib(TOOL);
     int rc = read_input(input, time_column, &s);
     if (!rc && s->channels != m->cfg.channels) {

@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
         case 'g': gnuplot = optarg; break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
-        default: return TOOL_EXIT_USAGE;
+        default: return tool_usage_hint(TOOL);
         }
     }
     if (!out) return tool_usage_error(TOOL, "no output folder: give -o DIR");

@@ -1,13 +1,10 @@
 #include "tool_convert.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "sbt/anomaly.h"
 #include "sbt/container.h"
@@ -151,22 +148,8 @@ static long long file_size(const char *path) {
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* Fails now, not after the work, when the output cannot be created. */
-static int check_output(const char *tool, const char *path) {
-    char probe[4096];
-    snprintf(probe, sizeof probe, "%s.probe.%ld", path, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "%s: error: cannot create %s: %s\n", tool, path, strerror(errno));
-        return TOOL_EXIT_RUNTIME;
-    }
-    close(fd);
-    unlink(probe);
-    return 0;
-}
-
 int tool_convert_run(const tool_convert_job *job) {
-    int rc = check_output(job->tool, job->out);
+    int rc = tool_check_output(job->tool, job->out);
     if (rc) return rc;
     sbt_model *m = NULL;
     sbt_anomaly_settings settings = {0};
