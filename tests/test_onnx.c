@@ -114,11 +114,101 @@ GOLDEN_TEST(batchnorm, "BTC")
 GOLDEN_TEST(forecaster, "BTC")
 GOLDEN_TEST(paper_encoder, "BTC")
 
+/* The batch axis is symbolic: the same file imported for batch 1 gives sample 0 of
+ * PyTorch's batch (the models are per-sample in eval mode). */
+static void test_other_batch_size(void) {
+    golden gd;
+    REQUIRE(find_golden("pre_gelu_op13", &gd) && gd.batch_axis == 0);
+    sbt_onnx_options opt = sbt_onnx_defaults();
+    opt.batch = 1;
+    sbt_onnx_model *m = NULL;
+    REQUIRE(sbt_onnx_import(MODEL_DIR "/pre_gelu_op13.onnx", &opt, &m) == SBT_OK);
+    sbt_graph *g = sbt_onnx_graph(m);
+    int64_t n_in = numel(gd.in_ndim, gd.in_shape), n_out = numel(gd.out_ndim, gd.out_shape);
+    float *x = read_f32(MODEL_DIR "/pre_gelu_op13.in.f32", n_in);
+    float *want = read_f32(MODEL_DIR "/pre_gelu_op13.out.f32", n_out);
+    int64_t in1 = n_in / gd.in_shape[0], out1 = n_out / gd.out_shape[0];
+    CHECK(x && want && sbt_node_size(g, sbt_onnx_input(m)) == in1 &&
+          sbt_node_size(g, sbt_onnx_output(m)) == out1);
+    if (x && want && sbt_node_size(g, sbt_onnx_input(m)) == in1) {
+        memcpy(sbt_graph_value(g, sbt_onnx_input(m)), x, (size_t)in1 * sizeof *x);
+        CHECK(sbt_graph_forward(g, 0) == SBT_OK);
+        const float *y = sbt_graph_value(g, sbt_onnx_output(m));
+        for (int64_t k = 0; k < out1; k++) CHECK_NEAR(y[k], want[k], 1e-5 * (1 + fabs(want[k])));
+    }
+    free(x);
+    free(want);
+    sbt_onnx_model_free(m);
+}
+
+/* Imports `file` (in MODEL_DIR), expecting failure with each of `parts` in the message. */
+static void expect_refusal(const char *file, sbt_status code, const char *const *parts, int n_parts) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", MODEL_DIR, file);
+    sbt_onnx_model *m = NULL;
+    sbt_status st = sbt_onnx_import(path, NULL, &m);
+    CHECK_MSG(st == code && !m, "%s: status %d, expected %d", file, (int)st, (int)code);
+    CHECK_MSG(strstr(sbt_last_error(), path) != NULL, "%s: message does not name the file: %s", file,
+              sbt_last_error());
+    for (int k = 0; k < n_parts; k++)
+        CHECK_MSG(strstr(sbt_last_error(), parts[k]) != NULL, "%s: message lacks '%s': %s", file, parts[k],
+                  sbt_last_error());
+    sbt_onnx_model_free(m);
+}
+
+static void test_refusals(void) {
+    expect_refusal("bad_unknown_op.onnx", SBT_ERR_UNSUPPORTED,
+                   (const char *[]){"Hardmax", "my_hardmax", "opset 13", "unsupported op"}, 4);
+    expect_refusal("bad_external_data.onnx", SBT_ERR_UNSUPPORTED, (const char *[]){"'w'", "external data"},
+                   2);
+    expect_refusal("bad_dynamic_length.onnx", SBT_ERR_ARG,
+                   (const char *[]){"axis 1 is dynamic", "cannot be folded"}, 2);
+    expect_refusal("bad_data_shape.onnx", SBT_ERR_UNSUPPORTED, (const char *[]){"to_int", "cannot be folded"},
+                   2);
+    expect_refusal("no_such_file.onnx", SBT_ERR_IO, (const char *[]){"cannot open"}, 1);
+}
+
+static unsigned char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = n > 0 ? malloc((size_t)n) : NULL;
+    *len = p ? fread(p, 1, (size_t)n, f) : 0;
+    fclose(f);
+    return p;
+}
+
+/* Every truncation of a real model is refused with a message naming it, and so are
+ * bytes that are not a protobuf at all. */
+static void test_truncated_and_corrupt(void) {
+    size_t len = 0;
+    unsigned char *bytes = read_all(MODEL_DIR "/forecaster_op13.onnx", &len);
+    REQUIRE(bytes && len > 1000);
+    int refused = 0, tried = 0;
+    for (size_t cut = 0; cut < len; cut += len / 97 + 1, tried++) {
+        sbt_onnx_model *m = NULL;
+        sbt_status st = sbt_onnx_import_bytes(bytes, cut, "cut.onnx", NULL, &m);
+        refused += st != SBT_OK && !m && strstr(sbt_last_error(), "cut.onnx") != NULL;
+        sbt_onnx_model_free(m);
+    }
+    CHECK_MSG(refused == tried, "%d of %d truncations refused", refused, tried);
+    const char garbage[] = "this is not an ONNX model, just text \xff\xff\xff";
+    sbt_onnx_model *m = NULL;
+    CHECK(sbt_onnx_import_bytes(garbage, sizeof garbage, "garbage.onnx", NULL, &m) == SBT_ERR_FORMAT && !m);
+    CHECK(strstr(sbt_last_error(), "garbage.onnx") && strstr(sbt_last_error(), "truncated or corrupt"));
+    free(bytes);
+}
+
 int main(void) {
     RUN(test_post_relu);
     RUN(test_pre_gelu);
     RUN(test_batchnorm);
     RUN(test_forecaster);
     RUN(test_paper_encoder);
+    RUN(test_other_batch_size);
+    RUN(test_refusals);
+    RUN(test_truncated_and_corrupt);
     return check_summary();
 }

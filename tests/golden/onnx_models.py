@@ -186,6 +186,35 @@ def export(name, opset, out_dir, manifest):
     manifest.write(f"{tag} {dims(x)} {dims(y)} {batch_axis}\n")
 
 
+def bad_models(out_dir):
+    """Models the importer must refuse, each with the reason in its name."""
+    from onnx import TensorProto, helper
+
+    def save(name, nodes, inits, shape=("batch", 4), opset=13):
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+        graph = helper.make_graph(nodes, name, [x], [y], inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        with open(os.path.join(out_dir, name + ".onnx"), "wb") as f:
+            f.write(model.SerializeToString())
+
+    w = helper.make_tensor("w", TensorProto.FLOAT, [4, 2], [0.5] * 8)
+    save("bad_unknown_op", [helper.make_node("Hardmax", ["x"], ["y"], name="my_hardmax")], [])
+    ext = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4, 2])
+    ext.data_location = TensorProto.EXTERNAL
+    entry = ext.external_data.add()
+    entry.key, entry.value = "location", "weights.bin"
+    save("bad_external_data", [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [ext])
+    save("bad_dynamic_length", [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [w],
+         shape=("batch", "seq", 4))
+    # A Reshape whose target shape is computed from the input's values.
+    save("bad_data_shape", [
+        helper.make_node("Cast", ["x"], ["n"], name="to_int", to=TensorProto.INT64),
+        helper.make_node("Reshape", ["n", "minus_one"], ["s"], name="flat"),
+        helper.make_node("Reshape", ["x", "s"], ["y"], name="reshape_by_data")],
+        [helper.make_tensor("minus_one", TensorProto.INT64, [1], [-1])])
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
@@ -194,6 +223,7 @@ def main():
         for opset in (13, 17):
             for name in MODELS:
                 export(name, opset, out_dir, manifest)
+    bad_models(out_dir)
 
 
 if __name__ == "__main__":
