@@ -113,6 +113,7 @@ GOLDEN_TEST(pre_gelu, "BTC")
 GOLDEN_TEST(batchnorm, "BTC")
 GOLDEN_TEST(forecaster, "BTC")
 GOLDEN_TEST(paper_encoder, "BTC")
+GOLDEN_TEST(wide, "TBC")
 
 /* The batch axis is symbolic: the same file imported for batch 1 gives sample 0 of
  * PyTorch's batch (the models are per-sample in eval mode). */
@@ -201,14 +202,154 @@ static void test_truncated_and_corrupt(void) {
     free(bytes);
 }
 
+/* ---- export, checked by ONNX Runtime (tests/golden/ort_run.js) ---- */
+
+#define ORT_MODULES SBT_SOURCE_DIR "/.deps/node/node_modules/onnxruntime-node"
+
+static int have_ort(void) {
+    FILE *f = fopen(ORT_MODULES "/package.json", "r");
+    if (f) fclose(f);
+    if (!f) fprintf(stderr, "SKIP: no %s (run scripts/setup-debian.sh)\n", ORT_MODULES);
+    return f != NULL;
+}
+
+static int write_f32(const char *path, const float *p, int64_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    size_t put = fwrite(p, sizeof *p, (size_t)n, f);
+    return !fclose(f) && put == (size_t)n;
+}
+
+/* Runs `onnx` in ONNX Runtime on x (shape of graph node `input`); max |ORT - want| / scale. */
+static double ort_error(const char *onnx, sbt_graph *g, int input, const float *x, const float *want,
+                        int64_t n_out) {
+    char in_path[600], out_path[600], cmd[2048];
+    snprintf(in_path, sizeof in_path, "%s.in.f32", onnx);
+    snprintf(out_path, sizeof out_path, "%s.ort.f32", onnx);
+    if (!write_f32(in_path, x, sbt_node_size(g, input))) return 1e30;
+    int n = snprintf(cmd, sizeof cmd, "node %s/tests/golden/ort_run.js %s %s %s", SBT_SOURCE_DIR, onnx,
+                     in_path, out_path);
+    for (int d = 0; d < sbt_node_ndim(g, input); d++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %lld", (long long)sbt_node_dim(g, input, d));
+    remove(out_path);
+    if (system(cmd) != 0) return 1e30;
+    float *y = read_f32(out_path, n_out);
+    if (!y) return 1e30;
+    double scale = 0, err = 0;
+    for (int64_t k = 0; k < n_out; k++) {
+        scale = fmax(scale, fabs(want[k]));
+        err = fmax(err, fabs((double)y[k] - want[k]));
+    }
+    free(y);
+    return err / fmax(scale, 1e-30);
+}
+
+/* Imported model -> libsbt output -> export -> ONNX Runtime gives the same. */
+static double roundtrip(const char *name, const sbt_onnx_export_options *eopt, sbt_onnx_export_stats *stats,
+                        void (*edit)(sbt_graph *g)) {
+    golden gd;
+    if (!find_golden(name, &gd)) return 1e30;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.onnx", MODEL_DIR, name);
+    sbt_onnx_options opt = sbt_onnx_defaults();
+    opt.batch = gd.in_shape[gd.batch_axis];
+    sbt_onnx_model *m = NULL;
+    if (sbt_onnx_import(path, &opt, &m) != SBT_OK) return 1e30;
+    sbt_graph *g = sbt_onnx_graph(m);
+    int in = sbt_onnx_input(m), out = sbt_onnx_output(m);
+    int64_t n_in = sbt_node_size(g, in), n_out = sbt_node_size(g, out);
+    snprintf(path, sizeof path, "%s/%s.in.f32", MODEL_DIR, name);
+    float *x = read_f32(path, n_in), *ours = malloc((size_t)n_out * sizeof *ours);
+    double err = 1e30;
+    if (edit) edit(g);
+    if (x && ours) {
+        memcpy(sbt_graph_value(g, in), x, (size_t)n_in * sizeof *x);
+        if (sbt_graph_forward(g, 0) == SBT_OK) {
+            memcpy(ours, sbt_graph_value(g, out), (size_t)n_out * sizeof *ours);
+            snprintf(path, sizeof path, "%s/%s.export%s.onnx", MODEL_DIR, name,
+                     eopt->ternary ? ".ternary" : "");
+            if (sbt_onnx_export(g, in, out, path, eopt, stats) == SBT_OK)
+                err = ort_error(path, g, in, x, ours, n_out);
+            else
+                fprintf(stderr, "export %s: %s\n", name, sbt_last_error());
+        }
+    }
+    fprintf(stderr, "%-20s export%s: %zu bytes, ORT vs libsbt %.3g x scale\n", name,
+            eopt->ternary ? " (ternary)" : "", stats->file_bytes, err);
+    free(x);
+    free(ours);
+    sbt_onnx_model_free(m);
+    return err;
+}
+
+static void test_export_matches_ort(void) {
+    if (!have_ort()) return;
+    static const char *names[] = {"post_relu_op13", "pre_gelu_op17", "batchnorm_op13", "forecaster_op17",
+                                  "paper_encoder_op13"};
+    sbt_onnx_export_options eopt = sbt_onnx_export_defaults();
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        sbt_onnx_export_stats st;
+        CHECK_MSG(roundtrip(names[k], &eopt, &st, NULL) <= 1e-5, "%s", names[k]);
+        CHECK(st.ternary_layers == 0 && st.float_layers > 0);
+    }
+}
+
+/* Every Linear weight becomes ternary: the top half of |w| kept as sign(w) * alpha,
+ * alpha = mean kept |w|, per layer for even layers and per output row for odd ones. */
+static void ternarise(sbt_graph *g) {
+    int layer = 0;
+    for (int id = 0; id < sbt_graph_count(g); id++) {
+        if (sbt_node_op(g, id) != SBT_OP_LINEAR) continue;
+        int w = sbt_node_input(g, id, 1);
+        float *W = sbt_graph_value(g, w);
+        int64_t out = sbt_node_dim(g, w, 0), in = sbt_node_dim(g, w, 1), n = out * in;
+        double mean_abs = 0;
+        for (int64_t k = 0; k < n; k++) mean_abs += fabs(W[k]) / (double)n;
+        int per_row = layer++ % 2;
+        for (int64_t o = 0; o < out; o++) {
+            double kept = 0, count = 0;
+            for (int64_t i = 0; i < in; i++)
+                if (fabs(W[o * in + i]) >= mean_abs) kept += fabs(W[o * in + i]), count++;
+            float alpha = per_row ? (float)(count ? kept / count : 1) : (float)mean_abs;
+            for (int64_t i = 0; i < in; i++) {
+                float v = W[o * in + i];
+                W[o * in + i] = fabs(v) >= mean_abs ? (v > 0 ? alpha : -alpha) : 0.0f;
+            }
+        }
+    }
+}
+
+/* Ternary Linear weights as int8 codes + scale through DequantizeLinear: ONNX Runtime
+ * gives libsbt's outputs, and on a model whose weights dominate (d_model 128, d_ff 512)
+ * the file is about 4x smaller than the float32 export. */
+static void test_ternary_export(void) {
+    if (!have_ort()) return;
+    static const char *names[] = {"post_relu_op17", "wide_op17"};
+    for (int k = 0; k < 2; k++) {
+        sbt_onnx_export_options eopt = sbt_onnx_export_defaults();
+        sbt_onnx_export_stats fl, tern;
+        CHECK_MSG(roundtrip(names[k], &eopt, &fl, ternarise) <= 1e-5, "%s float", names[k]);
+        eopt.ternary = 1;
+        CHECK_MSG(roundtrip(names[k], &eopt, &tern, ternarise) <= 1e-5, "%s ternary", names[k]);
+        CHECK(tern.ternary_layers == fl.float_layers && tern.float_layers == 0 && tern.ternary_layers > 0);
+        double ratio = (double)fl.file_bytes / (double)tern.file_bytes;
+        fprintf(stderr, "%s ternary export: %zu vs %zu bytes float32 (%.2fx smaller)\n", names[k],
+                tern.file_bytes, fl.file_bytes, ratio);
+        if (k == 1) CHECK_MSG(ratio > 3.5, "ratio %.2f", ratio);
+    }
+}
+
 int main(void) {
     RUN(test_post_relu);
     RUN(test_pre_gelu);
     RUN(test_batchnorm);
     RUN(test_forecaster);
     RUN(test_paper_encoder);
+    RUN(test_wide);
     RUN(test_other_batch_size);
     RUN(test_refusals);
     RUN(test_truncated_and_corrupt);
+    RUN(test_export_matches_ort);
+    RUN(test_ternary_export);
     return check_summary();
 }

@@ -27,10 +27,10 @@ import torch_encoder  # noqa: E402  (the paper's encoder, functional form)
 class PostNormRelu(nn.Module):
     """nn.TransformerEncoder, post-norm, ReLU, batch_first=False: x (T, B, C)."""
 
-    def __init__(self, c=3, d=16, heads=4, layers=2):
+    def __init__(self, c=3, d=16, heads=4, layers=2, d_ff=32):
         super().__init__()
         self.inp = nn.Linear(c, d)
-        layer = nn.TransformerEncoderLayer(d, heads, dim_feedforward=32, dropout=0.0, activation="relu")
+        layer = nn.TransformerEncoderLayer(d, heads, dim_feedforward=d_ff, dropout=0.0, activation="relu")
         self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.head = nn.Linear(d, 2)
 
@@ -148,6 +148,8 @@ MODELS = {
     "batchnorm": (WithBatchNorm, (3, 5, 3), 0),
     "forecaster": (Forecaster, (2, 8, 3), 0),
     "paper_encoder": (PaperEncoder, (2, 6, 3), 0),
+    # Wide enough for the weights to dominate the file (the ternary export's size test).
+    "wide": (lambda: PostNormRelu(c=8, d=128, heads=4, layers=2, d_ff=512), (5, 2, 8), 1),
 }
 
 

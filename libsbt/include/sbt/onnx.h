@@ -74,6 +74,29 @@ int sbt_onnx_opset(const sbt_onnx_model *m);
 const char *sbt_onnx_input_name(const sbt_onnx_model *m);
 const char *sbt_onnx_output_name(const sbt_onnx_model *m);
 
+/* Export: the nodes `output` depends on, as an ONNX model (opset 17) with the shapes
+ * the graph was built for. Parameters become float32 initializers; with `ternary`, a
+ * Linear weight whose values are {-a, 0, +a} (a per layer or per output row, as
+ * binarised sparse weights are) is stored as int8 codes and a scale through
+ * DequantizeLinear instead (a quarter of the bytes). Sparse-weight nodes are written as
+ * their effective weights (the graph is run forward once for that). The file is
+ * written to a temporary name and renamed. Ops without an ONNX form (Step-T attention,
+ * masked mean, losses) are refused by name. */
+typedef struct sbt_onnx_export_options {
+    int ternary;
+    const char *input_name, *output_name; /* default "x", "y" */
+} sbt_onnx_export_options;
+
+typedef struct sbt_onnx_export_stats {
+    size_t file_bytes, initializer_bytes;
+    int ternary_layers, float_layers; /* Linear weights written each way */
+} sbt_onnx_export_stats;
+
+sbt_onnx_export_options sbt_onnx_export_defaults(void);
+/* `stats` may be NULL. The graph must be finalised. */
+sbt_status sbt_onnx_export(sbt_graph *g, int input, int output, const char *path,
+                           const sbt_onnx_export_options *opt, sbt_onnx_export_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif
