@@ -393,7 +393,9 @@ static sbt_status emit_reduce(onnx_importer *im, onnx_val *const *in, int n_in, 
 static sbt_status emit_alias(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val *out) {
     if (n_in < 1 || !in[0]) return onnx_node_fail(im, SBT_ERR_FORMAT, "missing input");
     if (!strcmp(im->node->op_type, "Cast") && oc_type_is_float((int32_t)oc_attr_int(im->node, "to", 0)) != 1)
-        return onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "Cast of run-time values to integers: a shape or index computed from data cannot be folded");
+        return onnx_node_fail(
+            im, SBT_ERR_UNSUPPORTED,
+            "Cast of run-time values to integers: a shape or index computed from data cannot be folded");
     const char *name = out->name;
     *out = *in[0];
     out->name = name;

@@ -271,12 +271,12 @@ static char *linear_weight(walk *w, int wid) {
     return name;
 }
 
-static char *transpose_last2(walk *w, char *x, int nd, const char *tag) {
+/* `name_fmt` makes the result's name from x's ("%s" then an empty "%.0d"). */
+static char *transpose_last2(walk *w, char *x, int nd, const char *name_fmt) {
     int64_t perm[SBT_MAX_DIMS];
     for (int d = 0; d < nd; d++) perm[d] = d;
     perm[nd - 2] = nd - 1, perm[nd - 1] = nd - 2;
-    char *out = str(w->ex, "%s.%s", x, 0);
-    (void)tag;
+    char *out = str(w->ex, name_fmt, x, 0);
     node(w->ex, "Transpose", out, &x, 1, attr_ints(w->ex, "perm", nd, perm), NULL);
     return out;
 }
@@ -396,8 +396,8 @@ static sbt_status emit_op(walk *w, int id, char *y) {
     case SBT_OP_MATMUL: {
         int nd_a = sbt_node_ndim(g, sbt_node_input(g, id, 0)),
             nd_b = sbt_node_ndim(g, sbt_node_input(g, id, 1));
-        if (a->matmul.trans_a) ins[0] = transpose_last2(w, x, nd_a, "ta");
-        if (a->matmul.trans_b) ins[1] = transpose_last2(w, x1, nd_b, "tb");
+        if (a->matmul.trans_a) ins[0] = transpose_last2(w, x, nd_a, "%s.ta%.0d");
+        if (a->matmul.trans_b) ins[1] = transpose_last2(w, x1, nd_b, "%s.tb%.0d");
         node(ex, "MatMul", y, ins, 2, NULL, NULL);
         return SBT_OK;
     }
