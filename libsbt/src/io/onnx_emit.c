@@ -26,6 +26,10 @@ sbt_status onnx_graph_error(onnx_importer *im) {
 /* Records node `id` as the onnx_result. */
 sbt_status onnx_result(onnx_importer *im, onnx_val *out, int id) {
     if (id < 0) return onnx_graph_error(im);
+    im->values += sbt_node_size(im->g, id);
+    if (im->values > ONNX_MAX_GRAPH_VALUES)
+        return onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "the graph would hold more than %lld values",
+                              (long long)ONNX_MAX_GRAPH_VALUES);
     out->kind = V_NODE;
     out->node = sbt_graph_name(im->g, id, out->name);
     return SBT_OK;
@@ -44,6 +48,11 @@ int onnx_param_of(onnx_importer *im, const oc_tensor *t, const char *name, int n
     while (ndim > SBT_MAX_DIMS && shape[0] == 1) ndim--, shape++;
     if (ndim > SBT_MAX_DIMS)
         return onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "constant '%s' of rank %d", name, ndim), -1;
+    im->values += t->n;
+    if (im->values > ONNX_MAX_GRAPH_VALUES)
+        return onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "the graph would hold more than %lld values",
+                              (long long)ONNX_MAX_GRAPH_VALUES),
+               -1;
     float *buf = onnx_buffer(im, t->n);
     if (!buf) return onnx_node_fail(im, SBT_ERR_NOMEM, "out of memory"), -1;
     for (int64_t k = 0; k < t->n; k++) buf[k] = (float)oc_at(t, k);

@@ -187,6 +187,8 @@ static sbt_status bind_input(onnx_importer *im, const Onnx__ValueInfoProto *vi, 
                 vi->name, d, m->layout[d] == 'B' ? "batch" : "length");
         shape[d] = bound;
     }
+    if (sbt_shape_numel(ndim, shape) < 0 || sbt_shape_numel(ndim, shape) > ONNX_MAX_GRAPH_VALUES)
+        return sbt_fail(SBT_ERR_UNSUPPORTED, "%s: input '%s' is too large", im->file, vi->name);
     onnx_val *v = define(im, vi->name);
     if (!v) return sbt_fail(SBT_ERR_FORMAT, "%s: input '%s' defined twice", im->file, vi->name);
     v->kind = V_NODE;

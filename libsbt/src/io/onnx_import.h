@@ -39,10 +39,14 @@ typedef struct onnx_importer {
     size_t n_slots;
     float **buffers; /* tensors the graph points to, owned */
     size_t n_buffers, cap_buffers;
+    int64_t values; /* elements of every graph node so far (bounded: hostile files) */
     /* the node being imported, for messages */
     const Onnx__NodeProto *node;
     char where[512];
 } onnx_importer;
+
+/* Most values (floats) an imported graph may hold, summed over its nodes: 1 GiB. */
+#define ONNX_MAX_GRAPH_VALUES ((int64_t)1 << 28)
 
 /* Value `name`, or NULL. */
 onnx_val *onnx_lookup(onnx_importer *im, const char *name);
