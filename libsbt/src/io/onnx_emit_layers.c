@@ -282,9 +282,11 @@ sbt_status emit_batchnorm(onnx_importer *im, onnx_val *const *in, int n_in, onnx
     float *var = mean ? const_floats(im, in, n_in, 4, c, "the running variance") : NULL;
     if (gamma < 0 || beta < 0 || !var) return SBT_ERR_ARG;
     float eps = oc_attr_float(im->node, "epsilon", 1e-5f);
+    int mean_id = sbt_state(im->g, in[3]->name, 1, &c, mean),
+        var_id = sbt_state(im->g, in[4]->name, 1, &c, var);
     int perm[3] = {0, 2, 1};
     if (nd == 3) x = sbt_transpose(im->g, x, perm);
-    int id = sbt_batchnorm(im->g, x, gamma, beta, -1, eps, 0.1f, mean, var);
+    int id = sbt_batchnorm(im->g, x, gamma, beta, mean_id, var_id, -1, eps, 0.1f);
     if (nd == 3) id = sbt_transpose(im->g, id, perm);
     return onnx_result(im, out, id);
 }

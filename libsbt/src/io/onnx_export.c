@@ -195,7 +195,9 @@ static int dims_of(sbt_graph *g, int id, int64_t *dims) {
 static char *val(walk *w, int id) {
     if (w->names[id]) return w->names[id];
     sbt_op op = sbt_node_op(w->ex->g, id);
-    if (op != SBT_OP_PARAM && op != SBT_OP_BIPROP) return NULL;
+    if (op != SBT_OP_PARAM && op != SBT_OP_SPARSE_WEIGHT && op != SBT_OP_STATE && op != SBT_OP_CONST)
+        return NULL;
+    if (sbt_node_dtype(w->ex->g, id) != SBT_DTYPE_F32) return NULL;
     int64_t dims[SBT_MAX_DIMS];
     int nd = dims_of(w->ex->g, id, dims);
     return w->names[id] = float_init(w->ex, value_name(w->ex, id), nd, dims, sbt_graph_value(w->ex->g, id));
@@ -299,11 +301,9 @@ static sbt_status emit_batchnorm(walk *w, int id, char *y) {
     sbt_graph *g = ex->g;
     int x = sbt_node_input(g, id, 0), nd = sbt_node_ndim(g, x);
     const sbt_attr *a = sbt_node_attr(g, id);
-    int64_t c = sbt_node_dim(g, x, -1);
     if (nd > 3) return export_fail(w, id, "BatchNorm of rank > 3");
     char *ins[5] = {val(w, x), val(w, sbt_node_input(g, id, 1)), val(w, sbt_node_input(g, id, 2)),
-                    float_init(ex, str(ex, "%s.running_mean%.0d", y, 0), 1, &c, a->batchnorm.running_mean),
-                    float_init(ex, str(ex, "%s.running_var%.0d", y, 0), 1, &c, a->batchnorm.running_var)};
+                    val(w, sbt_node_input(g, id, 3)), val(w, sbt_node_input(g, id, 4))};
     int64_t perm[3] = {0, 2, 1};
     if (nd == 3) {
         char *t = str(ex, "%s.in%.0d", y, 0);
@@ -334,6 +334,14 @@ static sbt_status emit_gelu(walk *w, int id, char *y) {
     return SBT_OK;
 }
 
+/* A symbolic dimension's value as the graph is bound (negative: from the end, as
+ * ONNX Slice reads it too). */
+static int64_t bound_dim(sbt_graph *g, sbt_dim d) {
+    return d.n + (d.sym == SBT_SYM_BATCH    ? sbt_graph_batch(g)
+                  : d.sym == SBT_SYM_LENGTH ? sbt_graph_length(g)
+                                            : 0);
+}
+
 static sbt_status emit_shape_op(walk *w, int id, char *y) {
     exporter *ex = w->ex;
     sbt_graph *g = ex->g;
@@ -355,7 +363,7 @@ static sbt_status emit_shape_op(walk *w, int id, char *y) {
         return SBT_OK;
     }
     case SBT_OP_SLICE: {
-        int64_t s = a->slice.start, e = a->slice.end, ax = a->slice.axis;
+        int64_t ax = a->slice.axis, s = bound_dim(g, a->slice.start), e = bound_dim(g, a->slice.end);
         char *ins[4] = {xi, int64_init(ex, str(ex, "%s.starts%.0d", y, 0), 1, &s),
                         int64_init(ex, str(ex, "%s.ends%.0d", y, 0), 1, &e),
                         int64_init(ex, str(ex, "%s.axes%.0d", y, 0), 1, &ax)};
@@ -479,7 +487,8 @@ static sbt_status walk_graph(walk *w, int input, int output, const int *live) {
     for (int id = 0; id <= output; id++) {
         if (!live[id]) continue;
         sbt_op op = sbt_node_op(ex->g, id);
-        if (op == SBT_OP_PARAM || op == SBT_OP_BIPROP) continue; /* initializers, on first use */
+        if (op == SBT_OP_PARAM || op == SBT_OP_SPARSE_WEIGHT || op == SBT_OP_STATE || op == SBT_OP_CONST)
+            continue; /* initializers, on first use */
         if (op == SBT_OP_INPUT) {
             if (id != input) return export_fail(w, id, "a second graph input");
             continue;
@@ -501,7 +510,7 @@ static sbt_status build_model(exporter *ex, int input, int output, uint8_t **byt
     if (!live || !names)
         return free(live), free(names), sbt_fail(SBT_ERR_NOMEM, "ONNX export: out of memory");
     for (int id = 0; id <= output; id++)
-        if (live[id] && sbt_node_op(g, id) == SBT_OP_BIPROP) { /* the effective weights */
+        if (live[id] && sbt_node_op(g, id) == SBT_OP_SPARSE_WEIGHT) { /* the effective weights */
             sbt_graph_forward_until(g, 0, output);
             break;
         }
