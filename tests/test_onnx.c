@@ -339,6 +339,40 @@ static void test_ternary_export(void) {
     }
 }
 
+/* A native graph -> ONNX -> imported again: the same outputs. Its MatMul with a
+ * transposed constant operand is exported as Transpose(initializer), which the importer
+ * folds (fold_transpose read in[-1] for its perm until the fuzzer found it). */
+static void test_native_roundtrip(void) {
+    float w[5 * 4], b[5] = {0.1f, -0.2f, 0.3f, 0, 0.5f}, v[3 * 5], gamma[5] = {1, 1, 2, 1, 1}, beta[5] = {0};
+    for (int k = 0; k < 20; k++) w[k] = (float)((k * 7) % 11) / 11.0f - 0.4f;
+    for (int k = 0; k < 15; k++) v[k] = (float)((k * 5) % 7) / 7.0f - 0.5f;
+    sbt_graph *g = sbt_graph_new();
+    int x = sbt_input(g, "x", 3, (int64_t[]){2, 3, 4});
+    int W = sbt_param(g, "w", 2, (int64_t[]){5, 4}, w, NULL),
+        B = sbt_param(g, "b", 1, (int64_t[]){5}, b, NULL);
+    int V = sbt_param(g, "v", 2, (int64_t[]){3, 5}, v, NULL);
+    int G = sbt_param(g, "gamma", 1, (int64_t[]){5}, gamma, NULL),
+        Z = sbt_param(g, "beta", 1, (int64_t[]){5}, beta, NULL);
+    int h = sbt_gelu(g, sbt_layernorm(g, sbt_linear(g, x, W, B), G, Z, 1e-5f));
+    int y = sbt_softmax(g, sbt_matmul(g, h, V, 0, 1), -1); /* h @ V^T: (2, 3, 3) */
+    REQUIRE(sbt_graph_finalize(g) == SBT_OK);
+    float *xv = sbt_graph_value(g, x);
+    for (int k = 0; k < 24; k++) xv[k] = (float)((k * 3) % 13) / 6.5f - 1.0f;
+    REQUIRE(sbt_graph_forward(g, 0) == SBT_OK);
+    const char *path = SBT_BINARY_DIR "/tests/onnx_native_roundtrip.onnx";
+    REQUIRE(sbt_onnx_export(g, x, y, path, NULL, NULL) == SBT_OK);
+    sbt_onnx_model *m = NULL;
+    REQUIRE(sbt_onnx_import(path, NULL, &m) == SBT_OK);
+    sbt_graph *g2 = sbt_onnx_graph(m);
+    REQUIRE(sbt_node_size(g2, sbt_onnx_input(m)) == 24 && sbt_node_size(g2, sbt_onnx_output(m)) == 18);
+    memcpy(sbt_graph_value(g2, sbt_onnx_input(m)), xv, 24 * sizeof *xv);
+    REQUIRE(sbt_graph_forward(g2, 0) == SBT_OK);
+    for (int k = 0; k < 18; k++)
+        CHECK_NEAR(sbt_graph_value(g2, sbt_onnx_output(m))[k], sbt_graph_value(g, y)[k], 1e-6);
+    sbt_onnx_model_free(m);
+    sbt_graph_free(g);
+}
+
 int main(void) {
     RUN(test_post_relu);
     RUN(test_pre_gelu);
@@ -349,6 +383,7 @@ int main(void) {
     RUN(test_other_batch_size);
     RUN(test_refusals);
     RUN(test_truncated_and_corrupt);
+    RUN(test_native_roundtrip);
     RUN(test_export_matches_ort);
     RUN(test_ternary_export);
     return check_summary();

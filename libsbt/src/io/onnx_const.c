@@ -172,7 +172,7 @@ static sbt_status fail_at(const fold_ctx *c, const char *problem) {
     return sbt_fail(SBT_ERR_FORMAT, "%s: %s", c->where, problem);
 }
 
-static const oc_tensor *arg(const fold_ctx *c, int k) { return k < c->n_in ? c->in[k] : NULL; }
+static const oc_tensor *arg(const fold_ctx *c, int k) { return k >= 0 && k < c->n_in ? c->in[k] : NULL; }
 
 static void strides_of(int ndim, const int64_t *shape, int64_t *strides) {
     int64_t s = 1;
