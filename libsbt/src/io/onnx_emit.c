@@ -7,9 +7,7 @@
  * error, since we have no Sqrt op). GELU's Erf form needs no matching: its Div, Erf,
  * Add, Mul, Mul are our Scale, Erf, Add, Mul, Scale.
  *
- * Broadcasting: the graph's binary ops take b equal to a trailing part of a's shape;
- * other NumPy broadcasts of run-time values are made explicit by a MatMul with ones
- * (exact: one product by 1.0 per element) along the last two axes. */
+ * Binary ops broadcast by NumPy's rules in the graph itself. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +40,11 @@ int onnx_shape_of(onnx_importer *im, int id, int64_t *shape) {
 }
 
 /* A parameter holding the float32 copy of constant t, with shape (ndim, shape). */
-int onnx_param_of(onnx_importer *im, const oc_tensor *t, const char *name, int ndim, const int64_t *shape) {
+/* Constant t as a graph leaf of shape (ndim, shape): a parameter (buffer owned by the
+ * import; weights, biases, norms: what recovery training may update) when it comes from
+ * the file's initializers, else a const the graph owns (masks, positions, ones). */
+int onnx_param_of(onnx_importer *im, const oc_tensor *t, const char *name, int ndim, const int64_t *shape,
+                  int trainable) {
     int64_t one = 1;
     if (ndim == 0) ndim = 1, shape = &one;
     while (ndim > SBT_MAX_DIMS && shape[0] == 1) ndim--, shape++;
@@ -53,10 +55,12 @@ int onnx_param_of(onnx_importer *im, const oc_tensor *t, const char *name, int n
         return onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "the graph would hold more than %lld values",
                               (long long)ONNX_MAX_GRAPH_VALUES),
                -1;
-    float *buf = onnx_buffer(im, t->n);
+    float *buf = trainable ? onnx_buffer(im, t->n) : malloc((size_t)(t->n ? t->n : 1) * sizeof *buf);
     if (!buf) return onnx_node_fail(im, SBT_ERR_NOMEM, "out of memory"), -1;
     for (int64_t k = 0; k < t->n; k++) buf[k] = (float)oc_at(t, k);
-    int id = sbt_param(im->g, name, ndim, shape, buf, NULL);
+    int id = trainable ? sbt_param(im->g, name, ndim, shape, buf, NULL)
+                       : sbt_const(im->g, name, SBT_DTYPE_F32, ndim, shape, buf);
+    if (!trainable) free(buf);
     if (id < 0) onnx_graph_error(im);
     return id;
 }
@@ -65,7 +69,7 @@ static int scalar_param(onnx_importer *im, float v, const char *name) {
     oc_tensor *t = oc_new(0, 0, NULL);
     if (!t) return onnx_node_fail(im, SBT_ERR_NOMEM, "out of memory"), -1;
     t->f[0] = v;
-    int id = onnx_param_of(im, t, name, 0, NULL);
+    int id = onnx_param_of(im, t, name, 0, NULL, 0);
     oc_free(t);
     return id;
 }
@@ -74,7 +78,7 @@ int onnx_filled_param(onnx_importer *im, float v, int ndim, const int64_t *shape
     oc_tensor *t = oc_new(0, ndim, shape);
     if (!t) return onnx_node_fail(im, SBT_ERR_NOMEM, "out of memory"), -1;
     for (int64_t k = 0; k < t->n; k++) t->f[k] = v;
-    int id = onnx_param_of(im, t, name, ndim, shape);
+    int id = onnx_param_of(im, t, name, ndim, shape, 0);
     oc_free(t);
     return id;
 }
@@ -85,7 +89,7 @@ int onnx_node_of(onnx_importer *im, onnx_val *v) {
     switch (v->kind) {
     case V_NODE: return v->node;
     case V_CONST:
-        if (v->node < 0) v->node = onnx_param_of(im, v->c, v->name, v->c->ndim, v->c->shape);
+        if (v->node < 0) v->node = onnx_param_of(im, v->c, v->name, v->c->ndim, v->c->shape, v->from_init);
         return v->node;
     case V_DEFER: return materialise(im, v) == SBT_OK ? v->node : -1;
     default: return onnx_node_fail(im, SBT_ERR_FORMAT, "value '%s' is not computed", v->name), -1;
@@ -109,10 +113,10 @@ static sbt_status materialise(onnx_importer *im, onnx_val *v) {
         if ((v->gamma && v->gamma->n != d) || (v->beta && v->beta->n != d))
             return onnx_node_fail(im, SBT_ERR_SHAPE, "LayerNorm gamma/beta do not match %lld features",
                                   (long long)d);
-        int gamma = v->gamma ? onnx_param_of(im, v->gamma, "gamma", 1, &d)
+        int gamma = v->gamma ? onnx_param_of(im, v->gamma, "gamma", 1, &d, 1)
                              : onnx_filled_param(im, 1.0f, 1, &d, "gamma");
-        int beta =
-            v->beta ? onnx_param_of(im, v->beta, "beta", 1, &d) : onnx_filled_param(im, 0.0f, 1, &d, "beta");
+        int beta = v->beta ? onnx_param_of(im, v->beta, "beta", 1, &d, 1)
+                           : onnx_filled_param(im, 0.0f, 1, &d, "beta");
         if (gamma < 0 || beta < 0) return SBT_ERR_SHAPE;
         id = sbt_layernorm(im->g, x, gamma, beta, v->eps);
     } else {
@@ -172,65 +176,7 @@ static int layernorm_step(const char *op, onnx_val *a, onnx_val *b, onnx_val *ou
     return 0;
 }
 
-/* ---- broadcasting ---- */
-
-/* Drops leading 1s of a shape (they do not change the data layout). */
-static int squeeze_leading(int nd, int64_t *shape) {
-    int drop = 0;
-    while (drop < nd - 1 && shape[drop] == 1) drop++;
-    memmove(shape, shape + drop, (size_t)(nd - drop) * sizeof *shape);
-    return nd - drop;
-}
-
-/* 1 when b (leading 1s dropped) equals a trailing part of a. */
-static int is_suffix(int na, const int64_t *a, int nb, const int64_t *b) {
-    if (nb > na) return 0;
-    for (int d = 0; d < nb; d++)
-        if (b[nb - 1 - d] != a[na - 1 - d]) return 0;
-    return 1;
-}
-
-static int broadcast2(int na, const int64_t *a, int nb, const int64_t *b, int64_t *out) {
-    int n = na > nb ? na : nb;
-    for (int d = 0; d < n; d++) {
-        int64_t x = d < n - na ? 1 : a[d - (n - na)], y = d < n - nb ? 1 : b[d - (n - nb)];
-        if (x != y && x != 1 && y != 1) return -1;
-        out[d] = x == 1 ? y : x;
-    }
-    return n;
-}
-
-static int same_shape(int na, const int64_t *a, int nb, const int64_t *b) {
-    return na == nb && !memcmp(a, b, (size_t)na * sizeof *a);
-}
-
-/* Node x broadcast to `target` (its rank >= x's) through MatMuls with ones; -1 after an
- * error when an axis other than the last two needs repeating. */
-static int expand_node(onnx_importer *im, int x, int nt, const int64_t *target) {
-    int64_t shape[SBT_MAX_DIMS], cur[SBT_MAX_DIMS];
-    int nx = onnx_shape_of(im, x, shape);
-    if (nt > SBT_MAX_DIMS) return onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "broadcast to rank %d", nt), -1;
-    for (int d = 0; d < nt; d++) cur[d] = d < nt - nx ? 1 : shape[d - (nt - nx)];
-    for (int d = 0; d < nt - 2; d++)
-        if (cur[d] != target[d])
-            return onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "broadcasting a run-time value along axis %d", d),
-                   -1;
-    if (nx != nt) x = sbt_reshape(im->g, x, nt, cur);
-    if (cur[nt - 1] != target[nt - 1]) { /* (..., 1) @ ones (1, K) */
-        int ones = onnx_filled_param(im, 1.0f, 2, (int64_t[]){1, target[nt - 1]}, "ones");
-        x = sbt_matmul(im->g, x, ones, 0, 0);
-        cur[nt - 1] = target[nt - 1];
-    }
-    if (nt >= 2 && cur[nt - 2] != target[nt - 2]) { /* ones (..., T, 1) @ (..., 1, K) */
-        int64_t os[SBT_MAX_DIMS];
-        memcpy(os, cur, sizeof os);
-        os[nt - 2] = target[nt - 2], os[nt - 1] = 1;
-        int ones = onnx_filled_param(im, 1.0f, nt, os, "ones");
-        x = sbt_matmul(im->g, ones, x, 0, 0);
-    }
-    if (x < 0) onnx_graph_error(im);
-    return x;
-}
+/* ---- binary ops (the graph broadcasts by NumPy's rules) ---- */
 
 typedef int (*binary_fn)(sbt_graph *g, int a, int b);
 
@@ -241,85 +187,44 @@ static binary_fn binary_of(const char *op) {
     return sbt_div;
 }
 
-/* Both operands are nodes: a to the full shape, b to a suffix of it (or full). */
-static sbt_status runtime_binary(onnx_importer *im, const char *op, int a, int b, onnx_val *out) {
-    int64_t sa[SBT_MAX_DIMS], sb[SBT_MAX_DIMS], target[OC_MAX_DIMS];
-    int na = onnx_shape_of(im, a, sa), nb = onnx_shape_of(im, b, sb);
-    int nt = broadcast2(na, sa, nb, sb, target);
-    if (nt < 0) return onnx_node_fail(im, SBT_ERR_SHAPE, "operand shapes do not broadcast");
-    int commutes = !strcmp(op, "Add") || !strcmp(op, "Mul");
-    if (!same_shape(na, sa, nt, target) && commutes && same_shape(nb, sb, nt, target)) {
-        int t = a;
-        a = b, b = t;
-        nb = onnx_shape_of(im, b, sb);
-    }
-    if (!same_shape(onnx_shape_of(im, a, sa), sa, nt, target)) a = expand_node(im, a, nt, target);
-    if (a < 0) return SBT_ERR_UNSUPPORTED;
-    int nbs = squeeze_leading(nb, sb);
-    if (is_suffix(nt, target, nbs, sb)) {
-        if (nbs != nb) b = sbt_reshape(im->g, b, nbs, sb);
-    } else {
-        b = expand_node(im, b, nt, target);
-        if (b < 0) return SBT_ERR_UNSUPPORTED;
-    }
-    return onnx_result(im, out, binary_of(op)(im->g, a, b));
-}
-
 static int all_equal(const oc_tensor *c) {
     for (int64_t k = 1; k < c->n; k++)
         if (oc_at(c, k) != oc_at(c, 0)) return 0;
     return c->n > 0;
 }
 
-/* Node x op constant c (or c op x when c_first). */
+/* 1 when broadcasting c against node x leaves x's shape unchanged. */
+static int keeps_shape(onnx_importer *im, int x, const oc_tensor *c) {
+    int nx = sbt_node_ndim(im->g, x);
+    if (c->ndim > nx) return 0;
+    for (int d = 0; d < c->ndim; d++) {
+        int64_t cd = c->shape[c->ndim - 1 - d], xd = sbt_node_dim(im->g, x, -1 - d);
+        if (cd != 1 && cd != xd) return 0;
+    }
+    return 1;
+}
+
+/* Node x op constant c (or c op x when c_first). A constant of one repeated value that
+ * does not change x's shape is a Scale, an Add of one value, or nothing at all (the
+ * all-ones and all-zeros masks of sequences without padding). */
 static sbt_status const_binary(onnx_importer *im, const char *op, int x, onnx_val *cv, int c_first,
                                onnx_val *out) {
     const oc_tensor *c = cv->c;
-    int64_t sx[SBT_MAX_DIMS], target[OC_MAX_DIMS];
-    int nx = onnx_shape_of(im, x, sx), nt = broadcast2(nx, sx, c->ndim, c->shape, target);
-    if (nt < 0) return onnx_node_fail(im, SBT_ERR_SHAPE, "operand shapes do not broadcast");
-    if (!same_shape(nx, sx, nt, target) && (x = expand_node(im, x, nt, target)) < 0)
-        return SBT_ERR_UNSUPPORTED;
-    int add = !strcmp(op, "Add"), sub = !strcmp(op, "Sub"), mul = !strcmp(op, "Mul");
-    if (all_equal(c)) { /* a scalar in effect: Scale, or Add of one value */
+    int add = !strcmp(op, "Add"), sub = !strcmp(op, "Sub"), mul = !strcmp(op, "Mul"),
+        div = !add && !sub && !mul;
+    if (all_equal(c) && keeps_shape(im, x, c)) {
         double v = oc_at(c, 0);
-        if ((mul && v == 1.0) || ((add || (sub && !c_first)) && v == 0.0) ||
-            (!c_first && !strcmp(op, "Div") && v == 1.0))
+        if ((mul && v == 1.0) || ((add || (sub && !c_first)) && v == 0.0) || (!c_first && div && v == 1.0))
             return onnx_result(im, out, x);
         if (mul) return onnx_result(im, out, sbt_scale(im->g, x, (float)v));
-        if (!c_first && !add && !sub) return onnx_result(im, out, sbt_scale(im->g, x, (float)(1.0 / v)));
+        if (div && !c_first) return onnx_result(im, out, sbt_scale(im->g, x, (float)(1.0 / v)));
         if (add || sub) {
             if (sub && c_first) x = sbt_scale(im->g, x, -1.0f);
             int p = scalar_param(im, (float)(sub && !c_first ? -v : v), cv->name);
             return p < 0 ? SBT_ERR_ARG : onnx_result(im, out, sbt_add(im->g, x, p));
         }
     }
-    /* The constant as a parameter of its trailing shape, or of the full shape when it
-     * must come first (c - x, c / x) or does not fit a suffix. */
-    int64_t sc[OC_MAX_DIMS];
-    memcpy(sc, c->shape, sizeof sc);
-    int nc = c->ndim ? squeeze_leading(c->ndim, sc) : 0;
-    int p;
-    if (!c_first && is_suffix(nt, target, nc, sc)) {
-        p = onnx_param_of(im, c, cv->name, nc, sc);
-    } else {
-        oc_tensor *full = oc_new(0, nt, target);
-        if (!full) return onnx_node_fail(im, SBT_ERR_NOMEM, "out of memory");
-        int64_t strides[OC_MAX_DIMS], s = 1;
-        for (int d = c->ndim - 1; d >= 0; d--) strides[d] = s, s *= c->shape[d];
-        for (int64_t k = 0; k < full->n; k++) { /* NumPy broadcast of c */
-            int64_t rem = k, src = 0;
-            for (int d = nt - 1; d >= 0; d--) {
-                int64_t coord = rem % target[d];
-                rem /= target[d];
-                int cd = d - (nt - c->ndim);
-                if (cd >= 0 && c->shape[cd] != 1) src += coord * strides[cd];
-            }
-            full->f[k] = oc_at(c, src);
-        }
-        p = onnx_param_of(im, full, cv->name, nt, target);
-        oc_free(full);
-    }
+    int p = onnx_node_of(im, cv);
     if (p < 0) return SBT_ERR_SHAPE;
     return onnx_result(im, out, c_first ? binary_of(op)(im->g, p, x) : binary_of(op)(im->g, x, p));
 }
@@ -337,7 +242,7 @@ static sbt_status emit_binary(onnx_importer *im, onnx_val *const *in, int n_in, 
         return x < 0 ? SBT_ERR_ARG : const_binary(im, op, x, in[!c_first], c_first, out);
     }
     int a = onnx_node_of(im, in[0]), b = a < 0 ? -1 : onnx_node_of(im, in[1]);
-    return b < 0 ? SBT_ERR_ARG : runtime_binary(im, op, a, b, out);
+    return b < 0 ? SBT_ERR_ARG : onnx_result(im, out, binary_of(op)(im->g, a, b));
 }
 
 static sbt_status emit_pow(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val *out) {

@@ -24,7 +24,7 @@ static const oc_tensor *const_in(onnx_importer *im, onnx_val *const *in, int n_i
 
 /* W (out, in) = transpose of a (in, out) constant, times `alpha`. */
 static int transposed_weight(onnx_importer *im, const oc_tensor *b, int already_out_in, float alpha,
-                             const char *name) {
+                             const char *name, int trainable) {
     int64_t out_dim = already_out_in ? b->shape[0] : b->shape[1],
             in_dim = already_out_in ? b->shape[1] : b->shape[0];
     oc_tensor *w = oc_new(0, 2, (int64_t[]){out_dim, in_dim});
@@ -32,7 +32,7 @@ static int transposed_weight(onnx_importer *im, const oc_tensor *b, int already_
     for (int64_t o = 0; o < out_dim; o++)
         for (int64_t i = 0; i < in_dim; i++)
             w->f[o * in_dim + i] = alpha * oc_at(b, already_out_in ? o * in_dim + i : i * out_dim + o);
-    int id = onnx_param_of(im, w, name, 2, w->shape);
+    int id = onnx_param_of(im, w, name, 2, w->shape, trainable);
     oc_free(w);
     return id;
 }
@@ -41,7 +41,7 @@ sbt_status emit_matmul(onnx_importer *im, onnx_val *const *in, int n_in, onnx_va
     if (n_in < 2 || !in[0] || !in[1]) return onnx_node_fail(im, SBT_ERR_FORMAT, "needs two inputs");
     if (in[1]->kind == V_CONST && in[1]->c->ndim == 2) { /* x @ W: a Linear layer */
         int x = onnx_node_of(im, in[0]);
-        int w = x < 0 ? -1 : transposed_weight(im, in[1]->c, 0, 1.0f, in[1]->name);
+        int w = x < 0 ? -1 : transposed_weight(im, in[1]->c, 0, 1.0f, in[1]->name, in[1]->from_init);
         return w < 0 ? SBT_ERR_ARG : onnx_result(im, out, sbt_linear(im->g, x, w, -1));
     }
     int a = node_in(im, in, n_in, 0), b = a < 0 ? -1 : node_in(im, in, n_in, 1);
@@ -58,7 +58,7 @@ sbt_status emit_gemm(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val 
     if (a < 0 || n_in < 2 || !in[1] || in[1]->kind != V_CONST || in[1]->c->ndim != 2)
         return a < 0 ? SBT_ERR_ARG : onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "Gemm with a run-time B");
     if (trans_a) a = sbt_transpose(im->g, a, (int[]){1, 0});
-    int w = transposed_weight(im, in[1]->c, trans_b, alpha, in[1]->name);
+    int w = transposed_weight(im, in[1]->c, trans_b, alpha, in[1]->name, in[1]->from_init);
     if (w < 0) return SBT_ERR_ARG;
     int64_t out_dim = sbt_node_dim(im->g, w, 0);
     int bias = -1;
@@ -71,7 +71,7 @@ sbt_status emit_gemm(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val 
         oc_tensor *scaled = oc_new(0, 1, &out_dim);
         if (!scaled) return onnx_node_fail(im, SBT_ERR_NOMEM, "out of memory");
         for (int64_t k = 0; k < out_dim; k++) scaled->f[k] = beta * oc_at(c, k);
-        bias = onnx_param_of(im, scaled, in[2]->name, 1, &out_dim);
+        bias = onnx_param_of(im, scaled, in[2]->name, 1, &out_dim, in[2]->from_init);
         oc_free(scaled);
         if (bias < 0) return SBT_ERR_ARG;
     }

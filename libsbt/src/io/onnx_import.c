@@ -131,6 +131,7 @@ static sbt_status read_initializers(onnx_importer *im, const Onnx__GraphProto *g
         sbt_status st = oc_from_proto(t, what, &v->c);
         if (st != SBT_OK) return st;
         v->kind = V_CONST;
+        v->from_init = 1;
     }
     return SBT_OK;
 }
@@ -285,6 +286,10 @@ static sbt_status import_node(onnx_importer *im, const Onnx__NodeProto *n) {
         if (st == SBT_ERR_UNSUPPORTED && !res.c)
             st = onnx_node_fail(im, SBT_ERR_UNSUPPORTED, "unsupported op (on constants)");
         res.kind = V_CONST;
+        /* Folded from a weight (a slice of a position table, a transposed matrix): still a
+         * weight. Shape arithmetic never starts from one. */
+        for (size_t i = 0; i < n->n_input; i++)
+            res.from_init |= in[i] && in[i]->from_init && res.c && !res.c->is_int;
     } else {
         st = onnx_emit(im, in, (int)n->n_input, &res);
     }

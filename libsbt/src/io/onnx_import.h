@@ -21,9 +21,10 @@ typedef enum { D_MEAN, D_CENTER, D_SQDEV, D_VAR, D_VAREPS, D_STD, D_LN } defer_k
 typedef struct onnx_val {
     const char *name; /* points into the parsed proto */
     val_kind kind;
-    oc_tensor *c; /* V_CONST (owned) */
-    int node;     /* V_NODE; for a constant, the parameter node made from it (or -1) */
-    defer_kind d; /* V_DEFER: the step, over node x */
+    oc_tensor *c;  /* V_CONST (owned) */
+    int from_init; /* V_CONST: an initializer, or folded from one (a weight, not a shape) */
+    int node;      /* V_NODE; for a constant, the parameter node made from it (or -1) */
+    defer_kind d;  /* V_DEFER: the step, over node x */
     int x;
     float eps;
     const oc_tensor *gamma, *beta; /* D_LN: affine constants matched so far (borrowed) */
@@ -70,7 +71,8 @@ typedef sbt_status (*onnx_emit_fn)(onnx_importer *im, onnx_val *const *in, int n
 sbt_status onnx_graph_error(onnx_importer *im);
 sbt_status onnx_result(onnx_importer *im, onnx_val *out, int id);
 int onnx_shape_of(onnx_importer *im, int id, int64_t *shape);
-int onnx_param_of(onnx_importer *im, const oc_tensor *t, const char *name, int ndim, const int64_t *shape);
+int onnx_param_of(onnx_importer *im, const oc_tensor *t, const char *name, int ndim, const int64_t *shape,
+                  int trainable);
 int onnx_filled_param(onnx_importer *im, float v, int ndim, const int64_t *shape, const char *name);
 sbt_status emit_matmul(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val *out);
 sbt_status emit_gemm(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val *out);
