@@ -142,6 +142,74 @@ static void test_other_batch_size(void) {
     sbt_onnx_model_free(m);
 }
 
+/* Copies sample `from` of src (batch axis `axis`, `batch` samples) into sample `to` of
+ * dst (`dst_batch` samples): shapes (outer, batch, inner). */
+static void copy_sample(const float *src, int64_t batch, float *dst, int64_t dst_batch, int nd,
+                        const int64_t *shape, int axis, int64_t from, int64_t to) {
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++) outer *= shape[d];
+    for (int d = axis + 1; d < nd; d++) inner *= shape[d];
+    for (int64_t o = 0; o < outer; o++)
+        memcpy(dst + (o * dst_batch + to) * inner, src + (o * batch + from) * inner,
+               (size_t)inner * sizeof *src);
+}
+
+/* The description with a symbolic batch, instantiated at batch 1, the export's batch and
+ * three times it (samples cycled), gives PyTorch's outputs for those samples. */
+static void check_symbolic(const char *name) {
+    golden gd;
+    REQUIRE(find_golden(name, &gd));
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.onnx", MODEL_DIR, name);
+    sbt_onnx_model *m = NULL;
+    REQUIRE(sbt_onnx_import(path, NULL, &m) == SBT_OK);
+    const sbt_graph *d = sbt_onnx_description(m);
+    CHECK_MSG(d != NULL, "%s: no symbolic description: %s", name, sbt_onnx_description_note(m));
+    int64_t nb = gd.in_shape[gd.batch_axis], n_in = numel(gd.in_ndim, gd.in_shape);
+    int64_t n_out = numel(gd.out_ndim, gd.out_shape);
+    int out_axis = !strcmp(sbt_onnx_layout(m), "TBC") ? 1 : 0;
+    snprintf(path, sizeof path, "%s/%s.in.f32", MODEL_DIR, name);
+    float *x = read_f32(path, n_in);
+    snprintf(path, sizeof path, "%s/%s.out.f32", MODEL_DIR, name);
+    float *want = read_f32(path, n_out);
+    int64_t batches[3] = {1, nb, 3 * nb};
+    for (int k = 0; d && x && want && k < 3; k++) {
+        int64_t b = batches[k];
+        sbt_graph *g = NULL;
+        REQUIRE(sbt_graph_instantiate(d, b, 1, SBT_EXEC_INFER, &g) == SBT_OK);
+        int in = sbt_onnx_input(m), out = sbt_onnx_output(m);
+        CHECK(sbt_node_size(g, in) == n_in / nb * b && sbt_node_size(g, out) == n_out / nb * b);
+        float *xb = malloc((size_t)(n_in / nb * b) * sizeof *xb),
+              *wb = malloc((size_t)(n_out / nb * b) * sizeof *wb);
+        for (int64_t s = 0; s < b; s++) {
+            copy_sample(x, nb, xb, b, gd.in_ndim, gd.in_shape, gd.batch_axis, s % nb, s);
+            copy_sample(want, nb, wb, b, gd.out_ndim, gd.out_shape, out_axis, s % nb, s);
+        }
+        memcpy(sbt_graph_value(g, in), xb, (size_t)(n_in / nb * b) * sizeof *xb);
+        CHECK(sbt_graph_forward(g, 0) == SBT_OK);
+        double err = 0, scale = 0;
+        for (int64_t j = 0; j < n_out / nb * b; j++) {
+            err = fmax(err, fabs((double)sbt_graph_value(g, out)[j] - wb[j]));
+            scale = fmax(scale, fabs(wb[j]));
+        }
+        CHECK_MSG(err <= 1e-5 * scale, "%s at batch %lld: %.3g x scale", name, (long long)b, err / scale);
+        fprintf(stderr, "%-20s symbolic batch, instantiated at %lld: %.3g x scale\n", name, (long long)b, err / scale);
+        free(xb);
+        free(wb);
+        sbt_graph_free(g);
+    }
+    free(x);
+    free(want);
+    sbt_onnx_model_free(m);
+}
+
+static void test_symbolic_batch(void) {
+    static const char *names[] = {"post_relu_op13",     "post_relu_op17",    "pre_gelu_op13",
+                                  "pre_gelu_op17",      "batchnorm_op13",    "forecaster_op17",
+                                  "paper_encoder_op13", "paper_encoder_op17"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) check_symbolic(names[k]);
+}
+
 /* Imports `file` (in MODEL_DIR), expecting failure with each of `parts` in the message. */
 static void expect_refusal(const char *file, sbt_status code, const char *const *parts, int n_parts) {
     char path[512];
@@ -381,6 +449,7 @@ int main(void) {
     RUN(test_paper_encoder);
     RUN(test_wide);
     RUN(test_other_batch_size);
+    RUN(test_symbolic_batch);
     RUN(test_refusals);
     RUN(test_truncated_and_corrupt);
     RUN(test_native_roundtrip);

@@ -66,6 +66,13 @@ void sbt_onnx_model_free(sbt_onnx_model *m);
 sbt_graph *sbt_onnx_graph(const sbt_onnx_model *m);
 int sbt_onnx_input(const sbt_onnx_model *m);
 int sbt_onnx_output(const sbt_onnx_model *m);
+/* The graph as a description whose batch is symbolic (sbt_graph_instantiate at any
+ * batch; its params and state are m's tensors, so m must outlive the instances), or
+ * NULL when the file's batch axis is fixed or a number in the graph follows the batch
+ * in a way an sbt_dim cannot say; sbt_onnx_description_note then says why. It is found
+ * by importing the file a second time at batch + 1 and comparing. */
+const sbt_graph *sbt_onnx_description(const sbt_onnx_model *m);
+const char *sbt_onnx_description_note(const sbt_onnx_model *m);
 /* Input axes as letters ("BTC", "TBC", "BC"...), one per input axis. */
 const char *sbt_onnx_layout(const sbt_onnx_model *m);
 /* The file's default-domain opset. */

@@ -8,8 +8,14 @@
 
 #include "io/onnx_import.h"
 
+static sbt_status import_once(const void *data, size_t size, const char *name, const sbt_onnx_options *opt,
+                              sbt_onnx_model **out);
+
 struct sbt_onnx_model {
     sbt_graph *g;
+    sbt_graph *desc;    /* symbolic batch, or NULL (see note) */
+    int batch_symbolic; /* the file's batch axis is symbolic */
+    char note[512];
     int input, output, opset;
     char layout[OC_MAX_DIMS + 1];
     char input_name[SBT_NAME_MAX + 1], output_name[SBT_NAME_MAX + 1];
@@ -172,6 +178,7 @@ static sbt_status bind_input(onnx_importer *im, const Onnx__ValueInfoProto *vi, 
                             (long long)shape[d]);
     }
     tell_layout(ndim, symbolic, m->layout);
+    m->batch_symbolic = strchr(m->layout, 'B') && symbolic[strchr(m->layout, 'B') - m->layout];
     if (opt->layout) {
         if (strlen(opt->layout) != (size_t)ndim || strspn(opt->layout, "BTC") != (size_t)ndim)
             return sbt_fail(SBT_ERR_ARG, "%s: layout '%s' does not fit input '%s' of rank %d", im->file,
@@ -332,8 +339,37 @@ static sbt_status import_graph(onnx_importer *im, const Onnx__ModelProto *mp, co
     return SBT_OK;
 }
 
+/* The same file imported at batch + 1 against m: a description with a symbolic batch. */
+static void describe(const void *data, size_t size, const char *name, const sbt_onnx_options *opt,
+                     sbt_onnx_model *m) {
+    if (!m->batch_symbolic) {
+        snprintf(m->note, sizeof m->note, "the file's batch axis is fixed");
+        return;
+    }
+    sbt_onnx_options probe = *opt;
+    probe.batch = opt->batch + 1;
+    sbt_onnx_model *m2 = NULL;
+    if (import_once(data, size, name, &probe, &m2) != SBT_OK) {
+        snprintf(m->note, sizeof m->note, "at batch %lld: %s", (long long)probe.batch, sbt_last_error());
+        return;
+    }
+    int batch_axis = (int)(strchr(m->layout, 'B') - m->layout);
+    m->desc = onnx_symbolic_description(m->g, m2->g, opt->batch, m->input, m->output, batch_axis, m->note,
+                                        sizeof m->note);
+    sbt_onnx_model_free(m2);
+}
+
 sbt_status sbt_onnx_import_bytes(const void *data, size_t size, const char *name, const sbt_onnx_options *opt,
                                  sbt_onnx_model **out) {
+    sbt_onnx_options defaults = sbt_onnx_defaults();
+    if (!opt) opt = &defaults;
+    sbt_status st = import_once(data, size, name, opt, out);
+    if (st == SBT_OK) describe(data, size, name, opt, *out);
+    return st;
+}
+
+static sbt_status import_once(const void *data, size_t size, const char *name, const sbt_onnx_options *opt,
+                              sbt_onnx_model **out) {
     *out = NULL;
     sbt_onnx_options defaults = sbt_onnx_defaults();
     if (!opt) opt = &defaults;
@@ -388,12 +424,15 @@ sbt_status sbt_onnx_import(const char *path, const sbt_onnx_options *opt, sbt_on
 void sbt_onnx_model_free(sbt_onnx_model *m) {
     if (!m) return;
     sbt_graph_free(m->g);
+    sbt_graph_free(m->desc);
     for (size_t b = 0; b < m->n_buffers; b++) free(m->buffers[b]);
     free(m->buffers);
     free(m);
 }
 
 sbt_graph *sbt_onnx_graph(const sbt_onnx_model *m) { return m->g; }
+const sbt_graph *sbt_onnx_description(const sbt_onnx_model *m) { return m->desc; }
+const char *sbt_onnx_description_note(const sbt_onnx_model *m) { return m->desc ? "" : m->note; }
 int sbt_onnx_input(const sbt_onnx_model *m) { return m->input; }
 int sbt_onnx_output(const sbt_onnx_model *m) { return m->output; }
 const char *sbt_onnx_layout(const sbt_onnx_model *m) { return m->layout; }

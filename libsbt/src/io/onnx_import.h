@@ -85,6 +85,11 @@ sbt_status emit_softmax(onnx_importer *im, onnx_val *const *in, int n_in, onnx_v
 sbt_status emit_layernorm(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val *out);
 sbt_status emit_batchnorm(onnx_importer *im, onnx_val *const *in, int n_in, onnx_val *out);
 
+/* The description with a symbolic batch from graphs imported at batch pa and pa + 1
+ * (onnx_symbolic.c); NULL with the reason in `why` when it cannot be made. */
+sbt_graph *onnx_symbolic_description(const sbt_graph *a, const sbt_graph *b, int64_t pa, int input,
+                                     int output, int batch_axis, char *why, size_t why_cap);
+
 sbt_status oc_reshape_dims(const oc_tensor *spec, int allowzero, int in_ndim, const int64_t *in_shape,
                            int64_t in_n, int *ndim, int64_t *shape);
 void oc_slice_range(int64_t dim, int64_t step, int64_t *start, int64_t *end);
