@@ -193,7 +193,8 @@ static void check_symbolic(const char *name) {
             scale = fmax(scale, fabs(wb[j]));
         }
         CHECK_MSG(err <= 1e-5 * scale, "%s at batch %lld: %.3g x scale", name, (long long)b, err / scale);
-        fprintf(stderr, "%-20s symbolic batch, instantiated at %lld: %.3g x scale\n", name, (long long)b, err / scale);
+        fprintf(stderr, "%-20s symbolic batch, instantiated at %lld: %.3g x scale\n", name, (long long)b,
+                err / scale);
         free(xb);
         free(wb);
         sbt_graph_free(g);
@@ -441,6 +442,61 @@ static void test_native_roundtrip(void) {
     sbt_graph_free(g);
 }
 
+/* The symbolic description, instantiated at the export's batch and written as ONNX,
+ * keeps the batch symbolic (dim_param "batch"; Reshape targets computed from Shape at
+ * run time): ONNX Runtime runs it at the export's batch and at 3x, matching PyTorch. */
+static void check_dynamic_export(const char *name) {
+    golden gd;
+    REQUIRE(find_golden(name, &gd));
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.onnx", MODEL_DIR, name);
+    sbt_onnx_model *m = NULL;
+    REQUIRE(sbt_onnx_import(path, NULL, &m) == SBT_OK);
+    REQUIRE(sbt_onnx_description(m) != NULL);
+    int64_t nb = gd.in_shape[gd.batch_axis], n_in = numel(gd.in_ndim, gd.in_shape);
+    int64_t n_out = numel(gd.out_ndim, gd.out_shape);
+    int out_axis = !strcmp(sbt_onnx_layout(m), "TBC") ? 1 : 0, in = sbt_onnx_input(m),
+        out = sbt_onnx_output(m);
+    sbt_graph *g = NULL;
+    REQUIRE(sbt_graph_instantiate(sbt_onnx_description(m), nb, 1, SBT_EXEC_INFER, &g) == SBT_OK);
+    snprintf(path, sizeof path, "%s/%s.dynamic.onnx", MODEL_DIR, name);
+    REQUIRE(sbt_onnx_export(g, in, out, path, NULL, NULL) == SBT_OK);
+    snprintf(path, sizeof path, "%s/%s.in.f32", MODEL_DIR, name);
+    float *x = read_f32(path, n_in);
+    snprintf(path, sizeof path, "%s/%s.out.f32", MODEL_DIR, name);
+    float *want = read_f32(path, n_out);
+    snprintf(path, sizeof path, "%s/%s.dynamic.onnx", MODEL_DIR, name);
+    for (int64_t b = nb; x && want && b <= 3 * nb; b += 2 * nb) {
+        sbt_graph *gb = NULL; /* only for the input's shape at batch b */
+        REQUIRE(sbt_graph_instantiate(sbt_onnx_description(m), b, 1, SBT_EXEC_INFER, &gb) == SBT_OK);
+        float *xb = malloc((size_t)(n_in / nb * b) * sizeof *xb),
+              *wb = malloc((size_t)(n_out / nb * b) * sizeof *wb);
+        for (int64_t s = 0; s < b; s++) {
+            copy_sample(x, nb, xb, b, gd.in_ndim, gd.in_shape, gd.batch_axis, s % nb, s);
+            copy_sample(want, nb, wb, b, gd.out_ndim, gd.out_shape, out_axis, s % nb, s);
+        }
+        double err = ort_error(path, gb, in, xb, wb, n_out / nb * b);
+        fprintf(stderr, "%-20s dynamic-batch export, ORT at batch %lld vs PyTorch: %.3g x scale\n", name,
+                (long long)b, err);
+        CHECK_MSG(err <= 1e-5, "%s at batch %lld", name, (long long)b);
+        free(xb);
+        free(wb);
+        sbt_graph_free(gb);
+    }
+    free(x);
+    free(want);
+    sbt_graph_free(g);
+    sbt_onnx_model_free(m);
+}
+
+static void test_dynamic_batch_export(void) {
+    if (!have_ort()) return;
+    check_dynamic_export("post_relu_op13");
+    check_dynamic_export("pre_gelu_op17");
+    check_dynamic_export("forecaster_op13");
+    check_dynamic_export("paper_encoder_op17");
+}
+
 int main(void) {
     RUN(test_post_relu);
     RUN(test_pre_gelu);
@@ -455,5 +511,6 @@ int main(void) {
     RUN(test_native_roundtrip);
     RUN(test_export_matches_ort);
     RUN(test_ternary_export);
+    RUN(test_dynamic_batch_export);
     return check_summary();
 }

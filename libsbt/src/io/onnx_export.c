@@ -177,7 +177,10 @@ static Onnx__NodeProto *node(exporter *ex, const char *op, char *output, char *c
 
 typedef struct walk {
     exporter *ex;
-    char **names; /* value name of each graph node, once written */
+    char **names;   /* value name of each graph node, once written */
+    int input;      /* the graph input */
+    int batch_axis; /* its symbolic batch axis (then exported as dim_param "batch"), or -1 */
+    char *batch;    /* the batch as a (1,) int64 value, made on first use */
 } walk;
 
 static sbt_status export_fail(walk *w, int id, const char *problem) {
@@ -342,6 +345,34 @@ static int64_t bound_dim(sbt_graph *g, sbt_dim d) {
                                             : 0);
 }
 
+/* The batch as a run-time (1,) int64 value: Shape(input) -> Gather(batch axis). */
+static char *batch_value(walk *w) {
+    if (w->batch) return w->batch;
+    exporter *ex = w->ex;
+    char *shape = str(ex, "batch.shape%.0s%.0d", "", 0), *name = str(ex, "batch%.0s%.0d", "", 0);
+    int64_t axis = w->batch_axis;
+    node(ex, "Shape", shape, &w->names[w->input], 1, NULL, NULL);
+    char *ins[2] = {shape, int64_init(ex, str(ex, "batch.axis%.0s%.0d", "", 0), 1, &axis)};
+    node(ex, "Gather", name, ins, 2, attr_int(ex, "axis", 0), NULL);
+    return w->batch = name;
+}
+
+/* A (1,) int64 value of dimension d: a literal initializer, or batch + n at run time
+ * when the export keeps the batch symbolic. */
+static char *dim_value(walk *w, sbt_dim d, const char *y, int k) {
+    exporter *ex = w->ex;
+    if (w->batch_axis < 0 || d.sym != SBT_SYM_BATCH) {
+        int64_t v = bound_dim(ex->g, d);
+        if (w->batch_axis >= 0 && d.sym == SBT_SYM_NONE) v = d.n; /* keeps a literal -1 (inferred) */
+        return int64_init(ex, str(ex, y, "", k), 1, &v);
+    }
+    if (d.n == 0) return batch_value(w);
+    char *ins[2] = {batch_value(w), int64_init(ex, str(ex, y, ".n", k), 1, &d.n)},
+         *out = str(ex, y, ".sum", k);
+    node(ex, "Add", out, ins, 2, NULL, NULL);
+    return out;
+}
+
 static sbt_status emit_shape_op(walk *w, int id, char *y) {
     exporter *ex = w->ex;
     sbt_graph *g = ex->g;
@@ -357,15 +388,24 @@ static sbt_status emit_shape_op(walk *w, int id, char *y) {
         return SBT_OK;
     }
     case SBT_OP_RESHAPE: {
-        int nd = dims_of(g, id, v);
-        char *ins[2] = {xi, int64_init(ex, str(ex, "%s.shape%.0d", y, 0), nd, v)};
+        char *ins[2] = {xi, NULL};
+        if (w->batch_axis < 0) {
+            int nd = dims_of(g, id, v);
+            ins[1] = int64_init(ex, str(ex, "%s.shape%.0d", y, 0), nd, v);
+        } else { /* the target as declared: n + batch at run time, -1 inferred */
+            char *parts[SBT_MAX_DIMS], *shape = str(ex, "%s.shape%.0d", y, 0);
+            char *fmt = str(ex, "%s.dim%%s%%d", y, 0);
+            for (int d = 0; d < a->reshape.ndim; d++) parts[d] = dim_value(w, a->reshape.shape[d], fmt, d);
+            node(ex, "Concat", shape, parts, a->reshape.ndim, attr_int(ex, "axis", 0), NULL);
+            ins[1] = shape;
+        }
         node(ex, "Reshape", y, ins, 2, NULL, NULL);
         return SBT_OK;
     }
     case SBT_OP_SLICE: {
-        int64_t ax = a->slice.axis, s = bound_dim(g, a->slice.start), e = bound_dim(g, a->slice.end);
-        char *ins[4] = {xi, int64_init(ex, str(ex, "%s.starts%.0d", y, 0), 1, &s),
-                        int64_init(ex, str(ex, "%s.ends%.0d", y, 0), 1, &e),
+        int64_t ax = a->slice.axis;
+        char *ins[4] = {xi, dim_value(w, a->slice.start, str(ex, "%s.starts%%s%%d", y, 0), 0),
+                        dim_value(w, a->slice.end, str(ex, "%s.ends%%s%%d", y, 0), 0),
                         int64_init(ex, str(ex, "%s.axes%.0d", y, 0), 1, &ax)};
         node(ex, "Slice", y, ins, 4, NULL, NULL);
         return SBT_OK;
@@ -440,12 +480,14 @@ static sbt_status emit_op(walk *w, int id, char *y) {
     }
 }
 
-static Onnx__ValueInfoProto *value_info(exporter *ex, char *name, int ndim, const int64_t *dims) {
+/* ndim < 0: no shape (an output whose batch axis the exporter does not know). */
+static Onnx__ValueInfoProto *value_info(exporter *ex, char *name, int ndim, const int64_t *dims,
+                                        int batch_axis) {
     Onnx__ValueInfoProto *vi = alloc(ex, sizeof *vi);
     Onnx__TypeProto *tp = alloc(ex, sizeof *tp);
     Onnx__TypeProto__Tensor *tt = alloc(ex, sizeof *tt);
     Onnx__TensorShapeProto *sp = alloc(ex, sizeof *sp);
-    Onnx__TensorShapeProto__Dimension **dv = alloc(ex, (size_t)ndim * sizeof *dv);
+    Onnx__TensorShapeProto__Dimension **dv = alloc(ex, (size_t)(ndim > 0 ? ndim : 1) * sizeof *dv);
     if (!vi || !tp || !tt || !sp || !dv) return NULL;
     onnx__value_info_proto__init(vi);
     onnx__type_proto__init(tp);
@@ -457,12 +499,16 @@ static Onnx__ValueInfoProto *value_info(exporter *ex, char *name, int ndim, cons
         onnx__tensor_shape_proto__dimension__init(dv[d]);
         dv[d]->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
         dv[d]->dim_value = dims[d];
+        if (d == batch_axis) {
+            dv[d]->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            dv[d]->dim_param = "batch";
+        }
     }
     sp->n_dim = (size_t)ndim;
     sp->dim = dv;
     tt->has_elem_type = 1;
     tt->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    tt->shape = sp;
+    tt->shape = ndim >= 0 ? sp : NULL;
     tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
     tp->tensor_type = tt;
     vi->name = name;
@@ -514,16 +560,19 @@ static sbt_status build_model(exporter *ex, int input, int output, uint8_t **byt
             sbt_graph_forward_until(g, 0, output);
             break;
         }
-    walk w = {ex, names};
+    walk w = {ex, names, input, -1, NULL};
     names[input] = (char *)ex->opt->input_name;
+    for (int d = 0; d < sbt_node_ndim(g, input); d++)
+        if (sbt_node_sym_dim(g, input, d).sym == SBT_SYM_BATCH) w.batch_axis = d;
     sbt_status st = walk_graph(&w, input, output, live);
     free(live);
     free(names);
     if (st != SBT_OK) return st;
     int64_t dims[SBT_MAX_DIMS];
-    Onnx__ValueInfoProto *in_vi = value_info(ex, (char *)ex->opt->input_name, dims_of(g, input, dims), dims);
-    Onnx__ValueInfoProto *out_vi =
-        value_info(ex, (char *)ex->opt->output_name, dims_of(g, output, dims), dims);
+    Onnx__ValueInfoProto *in_vi =
+        value_info(ex, (char *)ex->opt->input_name, dims_of(g, input, dims), dims, w.batch_axis);
+    Onnx__ValueInfoProto *out_vi = value_info(ex, (char *)ex->opt->output_name,
+                                              w.batch_axis >= 0 ? -1 : dims_of(g, output, dims), dims, -1);
     Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
     graph.name = "sbt";
     graph.n_node = ex->n_nodes;
