@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "sbt/graph.h"
+#include "sbt/model.h"
 #include "sbt/onnx.h"
 
 #define MODEL_DIR SBT_BINARY_DIR "/tests/onnx_models"
@@ -290,8 +291,17 @@ static int write_f32(const char *path, const float *p, int64_t n) {
 }
 
 /* Runs `onnx` in ONNX Runtime on x (shape of graph node `input`); max |ORT - want| / scale. */
+static double ort_error_feeds(const char *onnx, sbt_graph *g, int input, const float *x, const float *want,
+                              int64_t n_out, const char *feeds);
+
 static double ort_error(const char *onnx, sbt_graph *g, int input, const float *x, const float *want,
                         int64_t n_out) {
+    return ort_error_feeds(onnx, g, input, x, want, n_out, "");
+}
+
+/* `feeds`: more inputs for ort_run.js ("-- NAME FILE D0,D1 ..."), or "". */
+static double ort_error_feeds(const char *onnx, sbt_graph *g, int input, const float *x, const float *want,
+                              int64_t n_out, const char *feeds) {
     char in_path[600], out_path[600], cmd[2048];
     snprintf(in_path, sizeof in_path, "%s.in.f32", onnx);
     snprintf(out_path, sizeof out_path, "%s.ort.f32", onnx);
@@ -300,6 +310,7 @@ static double ort_error(const char *onnx, sbt_graph *g, int input, const float *
                      in_path, out_path);
     for (int d = 0; d < sbt_node_ndim(g, input); d++)
         n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %lld", (long long)sbt_node_dim(g, input, d));
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " %s", feeds);
     remove(out_path);
     if (system(cmd) != 0) return 1e30;
     float *y = read_f32(out_path, n_out);
@@ -497,6 +508,68 @@ static void test_dynamic_batch_export(void) {
     check_dynamic_export("paper_encoder_op17");
 }
 
+/* Native models (the paper's encoder from a config, forward-only graphs with frozen
+ * sparse weights) exported and run in ONNX Runtime with their masks: the classifier
+ * (BatchNorm, full attention, masked mean over steps) dense and SBT (ternary export),
+ * the forecaster (Step-T attention, LayerNorm) dense and SBT. */
+static void check_native_export(sbt_task task, sbt_weights weights, const char *tag) {
+    sbt_config cfg = sbt_config_default(task);
+    cfg.channels = 3, cfg.outputs = task == SBT_TASK_CLASSIFY ? 4 : 3, cfg.max_len = 8;
+    cfg.d_model = 16, cfg.d_ff = 32, cfg.weights = weights;
+    sbt_model *m = NULL;
+    REQUIRE(sbt_model_new(&cfg, &m) == SBT_OK);
+    sbt_model_graph mg;
+    REQUIRE(sbt_model_graph_build_infer(m, 2, 8, &mg) == SBT_OK);
+    sbt_graph *g = mg.graph;
+    float *x = sbt_graph_value(g, mg.x);
+    for (int64_t k = 0; k < sbt_node_size(g, mg.x); k++) x[k] = (float)((k * 37) % 23) / 11.5f - 1.0f;
+    char feeds[1024] = "--", path[512];
+    int ids[2] = {mg.step_mask, mg.attn_mask};
+    for (int k = 0; k < 2; k++) {
+        if (ids[k] < 0 || !sbt_node_is_live(g, ids[k])) continue;
+        float *v = sbt_graph_value(g, ids[k]);
+        /* padding: sample 0 has 6 real steps, sample 1 has 7 (as sbt_model_graph_load sets the masks) */
+        for (int64_t j = 0; j < sbt_node_size(g, ids[k]); j++) {
+            int real = j % 8 < 6 + j / 8 % 2;
+            v[j] = k == 0 ? (float)real : real ? 0.0f : -1e9f;
+        }
+        snprintf(path, sizeof path, "%s/native_%s.%s.f32", MODEL_DIR, tag, sbt_node_name(g, ids[k]));
+        REQUIRE(write_f32(path, v, sbt_node_size(g, ids[k])));
+        size_t len = strlen(feeds);
+        len += (size_t)snprintf(feeds + len, sizeof feeds - len, " %s %s ", sbt_node_name(g, ids[k]), path);
+        for (int d = 0; d < sbt_node_ndim(g, ids[k]); d++)
+            len += (size_t)snprintf(feeds + len, sizeof feeds - len, "%s%lld", d ? "," : "",
+                                    (long long)sbt_node_dim(g, ids[k], d));
+    }
+    REQUIRE(sbt_graph_forward(g, 0) == SBT_OK);
+    int64_t n_out = sbt_node_size(g, mg.output);
+    float *ours = malloc((size_t)n_out * sizeof *ours);
+    memcpy(ours, sbt_graph_value(g, mg.output), (size_t)n_out * sizeof *ours);
+    sbt_onnx_export_options eo = sbt_onnx_export_defaults();
+    eo.ternary = weights == SBT_WEIGHTS_SBT;
+    sbt_onnx_export_stats st = {0};
+    snprintf(path, sizeof path, "%s/native_%s.onnx", MODEL_DIR, tag);
+    CHECK_MSG(sbt_onnx_export(g, mg.x, mg.output, path, &eo, &st) == SBT_OK, "%s: %s", tag, sbt_last_error());
+    double err = ort_error_feeds(path, g, mg.x, x, ours, n_out, feeds);
+    fprintf(
+        stderr,
+        "native %-16s export: %zu bytes, %d ternary / %d float Linear weights, ORT vs libsbt %.3g x scale\n",
+        tag, st.file_bytes, st.ternary_layers, st.float_layers, err);
+    CHECK_MSG(err <= 1e-5, "%s", tag);
+    CHECK(weights != SBT_WEIGHTS_SBT || st.ternary_layers > 0);
+    free(ours);
+    sbt_model_graph_free(&mg);
+    sbt_model_free(m);
+}
+
+static void test_native_export(void) {
+    if (!have_ort()) return;
+    check_native_export(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, "classifier");
+    check_native_export(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, "classifier_sbt");
+    check_native_export(SBT_TASK_FORECAST, SBT_WEIGHTS_DENSE, "forecaster");
+    check_native_export(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, "forecaster_sbt");
+}
+
 int main(void) {
     RUN(test_post_relu);
     RUN(test_pre_gelu);
@@ -512,5 +585,6 @@ int main(void) {
     RUN(test_export_matches_ort);
     RUN(test_ternary_export);
     RUN(test_dynamic_batch_export);
+    RUN(test_native_export);
     return check_summary();
 }

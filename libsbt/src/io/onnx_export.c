@@ -177,10 +177,12 @@ static Onnx__NodeProto *node(exporter *ex, const char *op, char *output, char *c
 
 typedef struct walk {
     exporter *ex;
-    char **names;   /* value name of each graph node, once written */
-    int input;      /* the graph input */
-    int batch_axis; /* its symbolic batch axis (then exported as dim_param "batch"), or -1 */
-    char *batch;    /* the batch as a (1,) int64 value, made on first use */
+    char **names;               /* value name of each graph node, once written */
+    int input;                  /* the graph input */
+    int batch_axis;             /* its symbolic batch axis (then exported as dim_param "batch"), or -1 */
+    char *batch;                /* the batch as a (1,) int64 value, made on first use */
+    int others[SBT_MAX_INPUTS]; /* further graph inputs the output needs (masks) */
+    int n_others;
 } walk;
 
 static sbt_status export_fail(walk *w, int id, const char *problem) {
@@ -425,6 +427,72 @@ static sbt_status emit_shape_op(walk *w, int id, char *y) {
     }
 }
 
+static char *axes_init(exporter *ex, const char *y, const char *tag, int64_t axis) {
+    return int64_init(ex, str(ex, y, tag, 0), 1, &axis);
+}
+
+/* MaskedMean: x (B, T, K), mask (B, T): sum_t x * mask / sum_t mask. */
+static sbt_status emit_masked_mean(walk *w, int id, char *y) {
+    exporter *ex = w->ex;
+    sbt_graph *g = ex->g;
+    if (sbt_node_ndim(g, sbt_node_input(g, id, 0)) != 3)
+        return export_fail(w, id, "MaskedMean of rank other than 3");
+    char *fmt = str(ex, "%s%%s%%.0d", y, 0);
+    char *m3 = str(ex, fmt, ".mask3", 0), *xm = str(ex, fmt, ".masked", 0), *num = str(ex, fmt, ".sum", 0);
+    char *den = str(ex, fmt, ".count", 0);
+    char *a[2] = {val(w, sbt_node_input(g, id, 1)), axes_init(ex, fmt, ".axis2", 2)};
+    node(ex, "Unsqueeze", m3, a, 2, NULL, NULL);
+    char *b[2] = {val(w, sbt_node_input(g, id, 0)), m3};
+    node(ex, "Mul", xm, b, 2, NULL, NULL);
+    char *c[2] = {xm, axes_init(ex, fmt, ".axis1", 1)};
+    node(ex, "ReduceSum", num, c, 2, attr_int(ex, "keepdims", 0), NULL);
+    char *d[2] = {m3, c[1]};
+    node(ex, "ReduceSum", den, d, 2, attr_int(ex, "keepdims", 0), NULL);
+    char *e[2] = {num, den};
+    node(ex, "Div", y, e, 2, NULL, NULL);
+    return SBT_OK;
+}
+
+/* Step-T attention (ops_attention.c): the last query attends to the first `keys` steps
+ * (all but itself unless include_last); every other step returns its own value. */
+static sbt_status emit_step_t(walk *w, int id, char *y) {
+    exporter *ex = w->ex;
+    sbt_graph *g = ex->g;
+    int last_only = sbt_node_op(g, id) == SBT_OP_STEP_T_LAST, k_id = sbt_node_input(g, id, 1);
+    int64_t steps = sbt_node_dim(g, k_id, 2), dh = sbt_node_dim(g, k_id, 3);
+    int64_t keys = sbt_node_attr(g, id)->step_t.include_last || steps == 1 ? steps : steps - 1;
+    char *fmt = str(ex, "%s%%s%%.0d", y, 0);
+    char *q = val(w, sbt_node_input(g, id, 0)), *k = val(w, k_id), *v = val(w, sbt_node_input(g, id, 2));
+    char *zero = axes_init(ex, fmt, ".zero", 0), *axis2 = axes_init(ex, fmt, ".axis2", 2);
+    char *keys_end = axes_init(ex, fmt, ".keys", keys);
+    if (!last_only) { /* the last query */
+        char *a[4] = {q, axes_init(ex, fmt, ".last", steps - 1), axes_init(ex, fmt, ".steps", steps), axis2};
+        node(ex, "Slice", str(ex, fmt, ".q_last", 0), a, 4, NULL, NULL);
+        q = str(ex, fmt, ".q_last", 0);
+    }
+    char *ks = str(ex, fmt, ".k_keys", 0), *vs = str(ex, fmt, ".v_keys", 0), *kt = str(ex, fmt, ".k_t", 0);
+    char *sk[4] = {k, zero, keys_end, axis2}, *sv[4] = {v, zero, keys_end, axis2};
+    node(ex, "Slice", ks, sk, 4, NULL, NULL);
+    node(ex, "Slice", vs, sv, 4, NULL, NULL);
+    int64_t perm[4] = {0, 1, 3, 2};
+    node(ex, "Transpose", kt, &ks, 1, attr_ints(ex, "perm", 4, perm), NULL);
+    char *scores = str(ex, fmt, ".scores", 0), *scaled = str(ex, fmt, ".scaled", 0),
+         *p = str(ex, fmt, ".p", 0);
+    char *m1[2] = {q, kt};
+    node(ex, "MatMul", scores, m1, 2, NULL, NULL);
+    char *m2[2] = {scores, scalar_init(ex, str(ex, fmt, ".scale", 0), 1.0f / sqrtf((float)dh))};
+    node(ex, "Mul", scaled, m2, 2, NULL, NULL);
+    node(ex, "Softmax", p, &scaled, 1, attr_int(ex, "axis", -1), NULL);
+    char *att = last_only ? y : str(ex, fmt, ".attended", 0), *m3[2] = {p, vs};
+    node(ex, "MatMul", att, m3, 2, NULL, NULL);
+    if (last_only) return SBT_OK;
+    char *rest = str(ex, fmt, ".own", 0), *sr[4] = {v, zero, axes_init(ex, fmt, ".first", steps - 1), axis2};
+    node(ex, "Slice", rest, sr, 4, NULL, NULL);
+    char *cat[2] = {rest, att};
+    node(ex, "Concat", y, cat, 2, attr_int(ex, "axis", 2), NULL);
+    return SBT_OK;
+}
+
 static sbt_status emit_op(walk *w, int id, char *y) {
     exporter *ex = w->ex;
     sbt_graph *g = ex->g;
@@ -471,6 +539,9 @@ static sbt_status emit_op(walk *w, int id, char *y) {
     case SBT_OP_ERF: node(ex, "Erf", y, ins, 1, NULL, NULL); return SBT_OK;
     case SBT_OP_DROPOUT: node(ex, "Identity", y, ins, 1, NULL, NULL); return SBT_OK;
     case SBT_OP_GELU: return emit_gelu(w, id, y);
+    case SBT_OP_MASKED_MEAN: return emit_masked_mean(w, id, y);
+    case SBT_OP_STEP_T:
+    case SBT_OP_STEP_T_LAST: return emit_step_t(w, id, y);
     case SBT_OP_TRANSPOSE:
     case SBT_OP_RESHAPE:
     case SBT_OP_SLICE:
@@ -536,7 +607,12 @@ static sbt_status walk_graph(walk *w, int input, int output, const int *live) {
         if (op == SBT_OP_PARAM || op == SBT_OP_SPARSE_WEIGHT || op == SBT_OP_STATE || op == SBT_OP_CONST)
             continue; /* initializers, on first use */
         if (op == SBT_OP_INPUT) {
-            if (id != input) return export_fail(w, id, "a second graph input");
+            if (id == input) continue;
+            if (w->n_others == SBT_MAX_INPUTS) return export_fail(w, id, "too many graph inputs");
+            if (sbt_node_dtype(ex->g, id) != SBT_DTYPE_F32)
+                return export_fail(w, id, "an input that is not float32");
+            w->others[w->n_others++] = id;
+            w->names[id] = str(ex, "%s%.0d", sbt_node_name(ex->g, id), 0);
             continue;
         }
         /* Short names for intermediate values: on small models, long ones outweigh the weights. */
@@ -560,7 +636,7 @@ static sbt_status build_model(exporter *ex, int input, int output, uint8_t **byt
             sbt_graph_forward_until(g, 0, output);
             break;
         }
-    walk w = {ex, names, input, -1, NULL};
+    walk w = {.ex = ex, .names = names, .input = input, .batch_axis = -1};
     names[input] = (char *)ex->opt->input_name;
     for (int d = 0; d < sbt_node_ndim(g, input); d++)
         if (sbt_node_sym_dim(g, input, d).sym == SBT_SYM_BATCH) w.batch_axis = d;
@@ -569,8 +645,17 @@ static sbt_status build_model(exporter *ex, int input, int output, uint8_t **byt
     free(names);
     if (st != SBT_OK) return st;
     int64_t dims[SBT_MAX_DIMS];
-    Onnx__ValueInfoProto *in_vi =
-        value_info(ex, (char *)ex->opt->input_name, dims_of(g, input, dims), dims, w.batch_axis);
+    Onnx__ValueInfoProto *in_vis[1 + SBT_MAX_INPUTS];
+    in_vis[0] = value_info(ex, (char *)ex->opt->input_name, dims_of(g, input, dims), dims, w.batch_axis);
+    Onnx__ValueInfoProto *in_vi = in_vis[0];
+    for (int k = 0; k < w.n_others; k++) {
+        int id = w.others[k], axis = -1;
+        for (int d = 0; d < sbt_node_ndim(g, id); d++)
+            if (sbt_node_sym_dim(g, id, d).sym == SBT_SYM_BATCH) axis = d;
+        in_vis[1 + k] =
+            value_info(ex, str(ex, "%s%.0d", sbt_node_name(g, id), 0), dims_of(g, id, dims), dims, axis);
+        if (!in_vis[1 + k]) in_vi = NULL;
+    }
     Onnx__ValueInfoProto *out_vi = value_info(ex, (char *)ex->opt->output_name,
                                               w.batch_axis >= 0 ? -1 : dims_of(g, output, dims), dims, -1);
     Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
@@ -579,8 +664,8 @@ static sbt_status build_model(exporter *ex, int input, int output, uint8_t **byt
     graph.node = ex->nodes;
     graph.n_initializer = ex->n_inits;
     graph.initializer = ex->inits;
-    graph.n_input = 1;
-    graph.input = &in_vi;
+    graph.n_input = 1 + (size_t)w.n_others;
+    graph.input = in_vis;
     graph.n_output = 1;
     graph.output = &out_vi;
     Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets = &opset;
@@ -628,8 +713,11 @@ sbt_status sbt_onnx_export(sbt_graph *g, int input, int output, const char *path
     free(ex.nodes);
     free(ex.inits);
     if (st == SBT_OK) st = sbt_write_file_atomic(path, bytes, len);
-    if (st != SBT_OK && strstr(sbt_last_error(), path) == NULL)
-        st = sbt_fail(st, "%s: %s", path, sbt_last_error());
+    if (st != SBT_OK && strstr(sbt_last_error(), path) == NULL) {
+        char why[512]; /* sbt_fail must not read the buffer it writes */
+        snprintf(why, sizeof why, "%s", sbt_last_error());
+        st = sbt_fail(st, "%s: %s", path, why);
+    }
     free(bytes);
     stats->file_bytes = st == SBT_OK ? len : 0;
     return st;
