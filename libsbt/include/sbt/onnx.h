@@ -41,6 +41,7 @@
 
 #include "sbt/error.h"
 #include "sbt/graph.h"
+#include "sbt/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +74,15 @@ int sbt_onnx_output(const sbt_onnx_model *m);
  * by importing the file a second time at batch + 1 and comparing. */
 const sbt_graph *sbt_onnx_description(const sbt_onnx_model *m);
 const char *sbt_onnx_description_note(const sbt_onnx_model *m);
+/* The imported model as an sbt model (caller frees with sbt_model_free), so that
+ * evaluation, conversion (sbt/convert.h), training and model files take it: the
+ * description between the model interface's inputs (x (B, T, C), step_mask, attn_mask,
+ * labels or target; the masks unused) and outputs (logits or prediction, (B, outputs),
+ * and loss); parameters and BatchNorm statistics copied into the tensor table under
+ * their ONNX names; no input normalisation (fed raw values, as PyTorch took them). Needs
+ * a description (symbolic batch), a BTC or TBC input and a (batch, outputs) output; the
+ * length is the file's. */
+sbt_status sbt_onnx_to_model(const sbt_onnx_model *m, sbt_task task, sbt_model **out);
 /* Input axes as letters ("BTC", "TBC", "BC"...), one per input axis. */
 const char *sbt_onnx_layout(const sbt_onnx_model *m);
 /* The file's default-domain opset. */

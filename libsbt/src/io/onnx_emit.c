@@ -113,9 +113,9 @@ static sbt_status materialise(onnx_importer *im, onnx_val *v) {
         if ((v->gamma && v->gamma->n != d) || (v->beta && v->beta->n != d))
             return onnx_node_fail(im, SBT_ERR_SHAPE, "LayerNorm gamma/beta do not match %lld features",
                                   (long long)d);
-        int gamma = v->gamma ? onnx_param_of(im, v->gamma, "gamma", 1, &d, 1)
+        int gamma = v->gamma ? onnx_param_of(im, v->gamma, v->gamma_name, 1, &d, 1)
                              : onnx_filled_param(im, 1.0f, 1, &d, "gamma");
-        int beta = v->beta ? onnx_param_of(im, v->beta, "beta", 1, &d, 1)
+        int beta = v->beta ? onnx_param_of(im, v->beta, v->beta_name, 1, &d, 1)
                            : onnx_filled_param(im, 0.0f, 1, &d, "beta");
         if (gamma < 0 || beta < 0) return SBT_ERR_SHAPE;
         id = sbt_layernorm(im->g, x, gamma, beta, v->eps);
@@ -134,7 +134,12 @@ static int is_deferred(const onnx_val *v, defer_kind d) { return v && v->kind ==
 
 static sbt_status defer(onnx_val *out, defer_kind d, const onnx_val *from, int x) {
     if (from)
-        *out = (onnx_val){.name = out->name, .gamma = from->gamma, .beta = from->beta, .eps = from->eps};
+        *out = (onnx_val){.name = out->name,
+                          .gamma = from->gamma,
+                          .beta = from->beta,
+                          .gamma_name = from->gamma_name,
+                          .beta_name = from->beta_name,
+                          .eps = from->eps};
     out->kind = V_DEFER;
     out->d = d;
     out->x = x;
@@ -170,9 +175,9 @@ static int layernorm_step(const char *op, onnx_val *a, onnx_val *b, onnx_val *ou
         a = b, b = t;
     }
     if (!strcmp(op, "Mul") && is_deferred(a, D_LN) && !a->gamma && !a->beta && b->kind == V_CONST)
-        return defer(out, D_LN, a, a->x), out->gamma = b->c, 1;
+        return defer(out, D_LN, a, a->x), out->gamma = b->c, out->gamma_name = b->name, 1;
     if (!strcmp(op, "Add") && is_deferred(a, D_LN) && !a->beta && b->kind == V_CONST)
-        return defer(out, D_LN, a, a->x), out->beta = b->c, 1;
+        return defer(out, D_LN, a, a->x), out->beta = b->c, out->beta_name = b->name, 1;
     return 0;
 }
 

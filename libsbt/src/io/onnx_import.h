@@ -27,7 +27,8 @@ typedef struct onnx_val {
     defer_kind d;  /* V_DEFER: the step, over node x */
     int x;
     float eps;
-    const oc_tensor *gamma, *beta; /* D_LN: affine constants matched so far (borrowed) */
+    const oc_tensor *gamma, *beta;      /* D_LN: affine constants matched so far (borrowed) */
+    const char *gamma_name, *beta_name; /* and the names of their values */
 } onnx_val;
 
 typedef struct onnx_importer {
