@@ -2,11 +2,13 @@
  * README.md).
  *
  * Any input must either be refused with a message naming the file, or import into a
- * finalised graph that runs forward on a zero input; a crash, a sanitizer report, a
- * refusal without the file's name or a failing forward pass is a finding.
+ * finalised graph that runs forward on a zero input (and, when the import found a
+ * description with a symbolic batch, that description instantiated at batch 3 runs
+ * too); a crash, a sanitizer report, a refusal without the file's name or a failing
+ * forward pass is a finding.
  *
  * Seed corpus: the PyTorch models that tests/golden/onnx_models.py writes (the
- * onnx_models test fixture: build/tests/onnx_models/*.onnx). Built with
+ * onnx_models test fixture: the .onnx files in build/tests/onnx_models). Built with
  * -DFUZZ_SEED_MAIN instead, this file is a small program that writes two more seeds
  * (a native graph exported as float32 and as ternary ONNX) into the directory given.
  */
@@ -32,6 +34,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (in < 0 || out < 0 || !sbt_graph_value(g, in) || !sbt_graph_value(g, out)) abort();
     memset(sbt_graph_value(g, in), 0, (size_t)sbt_node_size(g, in) * sizeof(float));
     if (sbt_graph_forward(g, 0) != SBT_OK) abort();
+    /* A description with a symbolic batch must instantiate at another batch and run. */
+    const sbt_graph *d = sbt_onnx_description(m);
+    sbt_graph *g3 = NULL;
+    if (d) {
+        if (sbt_graph_instantiate(d, 3, 3, SBT_EXEC_INFER, &g3) != SBT_OK) abort();
+        memset(sbt_graph_value(g3, in), 0, (size_t)sbt_node_size(g3, in) * sizeof(float));
+        if (sbt_graph_forward(g3, 0) != SBT_OK) abort();
+        sbt_graph_free(g3);
+    }
     sbt_onnx_model_free(m);
     return 0;
 }
