@@ -9,6 +9,10 @@
 /* A learned position table bounds the length; say so in the model's terms. */
 static sbt_status check_length(const sbt_model *m, int length) {
     if (length < 1) return sbt_fail(SBT_ERR_ARG, "model: length %d", length);
+    /* an imported (ONNX) model's graph has the file's length in its shapes */
+    if (!m->native && length != m->cfg.max_len)
+        return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but this imported model takes %d", length,
+                        m->cfg.max_len);
     if (m->native && m->cfg.pos == SBT_POS_LEARNED && length > m->cfg.max_len)
         return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but the learned position table has %d",
                         length, m->cfg.max_len);
