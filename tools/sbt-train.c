@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sbt/anomaly.h"
+#include "sbt/convert.h"
 #include "sbt/data.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
@@ -19,96 +20,106 @@
 static const char *const TOOL = "sbt-train";
 
 static void usage(void) {
-    printf("Usage: %s --task classify|forecast|anomaly --model dense|sbt (--train FILE.ts [--test FILE.ts] | "
-           "--synthetic)\n"
-           "                 -o MODEL.sbtm [options]\n"
-           "Train a transformer encoder and write it to MODEL.sbtm. The test file, if given, is read\n"
-           "before training (to fail early on bad input) and evaluated only after it; it is never used\n"
-           "to choose anything. A validation split is carved from the training data.\n\n"
-           "Data:\n"
-           "  --train FILE          training data (UEA .ts, plain or gzip)\n"
-           "  --test FILE           test data, evaluated once after training\n"
-           "  --synthetic           the built-in synthetic classification set (no files needed)\n"
-           "  --val-frac F          stratified validation fraction of the training data (default 0.1)\n"
-           "Model (defaults: the paper's classifier):\n"
-           "  --task classify|forecast  the task (classify); forecast: --train FILE.csv with a date\n"
-           "                        column, split by date (train/validation/test), last step predicted\n"
-           "  --split RULE          forecast: ett-hour (12/4/4 months of hourly rows), ett-minute (the same\n"
-           "                        of 15-minute rows), ratio:A,B,C (train, validation, test fractions of\n"
-           "                        the rows, e.g. ratio:0.7,0.1,0.2) or auto (default: ett-hour for ETTh*\n"
-           "                        files, ett-minute for ETTm*, else ratio:0.7,0.1,0.2). Printed with the\n"
-           "                        rows of each split and stored in the model: sbt-eval splits the same\n"
-           "  --fill none|linear    forecast: an empty or NaN cell is an error naming the first and the\n"
-           "                        count (none, the default), or filled by linear interpolation down its\n"
-           "                        column, the count per column said on stderr (stored in the model)\n"
-           "  --task anomaly        --train DIR (SMD: train/ test/ test_label/; NASA MSL|SMAP: train/ test/\n"
-           "                        with ../SMAP_MSL/labeled_anomalies.csv) --entity NAME, or --train\n"
-           "                        A.csv --test B.csv --label-column NAME: the model predicts each step\n"
-           "                        from the steps before it; score = its MSE; thresholds (POT, quantile)\n"
-           "                        from train + validation scores only; precision/recall/F1 with and\n"
-           "                        without point adjustment, AUC-PR\n"
-           "  --entity NAME[,NAME..]|all  anomaly: SMD machine(s) or NASA channel(s); several (or all that\n"
-           "                        can be read; what is left out is said on stderr; NASA: P-2, twice in\n"
-           "                        the label file, is left out) train one model over the entities end to\n"
-           "                        end: no window straddles two entities, validation is the last 10 %%\n"
-           "                        of each entity's train part, each entity is z-scored on its own, and\n"
-           "                        metrics are pooled over all test steps (sbt-eval --json: per entity)\n"
-           "  --labels CSV          anomaly, NASA: the label file (../SMAP_MSL/labeled_anomalies.csv)\n"
-           "  --label-column NAME   anomaly on CSV files: the 0/1 label column (required in --test; in\n"
-           "                        --train it may be absent and is ignored). Every other column is a\n"
-           "                        channel; empty or NaN cells are errors (nothing is filled in)\n"
-           "  --time-column NAME    anomaly on CSV files: a time stamp column to leave out\n"
-           "  --pot-risk R          anomaly: POT tail probability, 0 < R < 1 - Q (1e-4)\n"
-           "  --pot-level Q         anomaly: POT initial threshold, the Q-quantile of the calibration\n"
-           "                        scores, 0.5 <= Q < 1 (0.98). Both are stored in the model for\n"
-           "                        sbt-eval. A POT threshold beyond 10x the calibration scores' reach\n"
-           "                        above the initial threshold (or a failed fit) falls back to the\n"
-           "                        (1 - R)-quantile of the calibration scores; the report says so\n"
-           "  --window W            forecast/anomaly: steps per window (200; NASA and CSV anomaly 50)\n"
-           "  --window-norm none|last  forecast/anomaly: feed each window relative to its last\n"
-           "                        observed step, so the model predicts the change (forecast last,\n"
-           "                        anomaly none; none is the paper's)\n"
-           "  --train-stride N      forecast/anomaly: train on every N-th window only (1); validation\n"
-           "                        and test keep every window\n"
-           "  --model dense|sbt     dense float weights, or Biprop sparse binary weights (dense)\n"
-           "  --keep K              sbt: fraction of weights kept per layer, sparsity = 1 - K (0.5)\n"
-           "  --alpha layer|row     sbt: one scale per layer or per output row (layer)\n"
-           "  --train-bias          sbt: train the biases (the paper keeps them at their random init)\n"
-           "  --attn VARIANT        full | qkv-mask (fixed mask on Q/K/V activations) | step-t (each step\n"
-           "                        attends to itself, the last to all earlier) | self (default: full for\n"
-           "                        classify, step-t for forecast)\n"
-           "  --attn-keep F         qkv-mask: fraction of activations kept (0.5)\n"
-           "  --d-model N --heads N --layers N --ffn N   shape (64, 2, 2, 256)\n"
-           "  --norm batch|layer|none   normalisation (batch)\n"
-           "  --pos sinusoidal|learned  positional encoding (sinusoidal)\n"
-           "  --dropout P           dropout after attention and FFN (0)\n"
-           "Training:\n"
-           "  --epochs N            maximum epochs (100; sbt classify 200; forecast, anomaly 50)\n"
-           "  --batch N             batch size (classify 8; forecast, anomaly 128)\n"
-           "  --lr F                learning rate (1e-3)       --optimizer adam|adamw (adam)\n"
-           "  --weight-decay F      (0)                        --clip F      gradient-norm clip (4; 0 off)\n"
-           "  --patience N          early stopping on validation accuracy or MSE (20; sbt classify 50;\n"
-           "                        forecast, anomaly 5; 0 off)\n"
-           "  --seed S              seed of initialisation, split and batch order (0)\n"
-           "  --threads N           threads (default: all cores)\n"
-           "  --checkpoint FILE     write a resumable checkpoint after every epoch\n"
-           "  --resume FILE         continue from a checkpoint (model and training flags come from it)\n"
-           "  --progress            print a progress line per epoch even when stderr is not a terminal\n"
-           "  --quiet               no progress line\n"
-           "  -o, --output FILE     the model file to write (required)\n"
-           "  -h, --help            this help      -V, --version   the version\n\n"
-           "Example:\n"
-           "  %s --task classify --model dense --train JapaneseVowels_TRAIN.ts \\\n"
-           "            --test JapaneseVowels_TEST.ts --epochs 100 --seed 0 -o jv.sbtm\n"
-           "  %s --task forecast --model sbt --keep 0.5 --train ETTh1.csv --split ett-hour -o etth1.sbtm\n",
-           TOOL, TOOL, TOOL);
+    printf(
+        "Usage: %s --task classify|forecast|anomaly --model dense|sbt (--train FILE.ts [--test FILE.ts] | "
+        "--synthetic)\n"
+        "                 -o MODEL.sbtm [options]\n"
+        "Train a transformer encoder and write it to MODEL.sbtm. The test file, if given, is read\n"
+        "before training (to fail early on bad input) and evaluated only after it; it is never used\n"
+        "to choose anything. A validation split is carved from the training data.\n\n"
+        "Data:\n"
+        "  --train FILE          training data (UEA .ts, plain or gzip)\n"
+        "  --test FILE           test data, evaluated once after training\n"
+        "  --synthetic           the built-in synthetic classification set (no files needed)\n"
+        "  --val-frac F          stratified validation fraction of the training data (default 0.1)\n"
+        "Model (defaults: the paper's classifier):\n"
+        "  --task classify|forecast  the task (classify); forecast: --train FILE.csv with a date\n"
+        "                        column, split by date (train/validation/test), last step predicted\n"
+        "  --split RULE          forecast: ett-hour (12/4/4 months of hourly rows), ett-minute (the same\n"
+        "                        of 15-minute rows), ratio:A,B,C (train, validation, test fractions of\n"
+        "                        the rows, e.g. ratio:0.7,0.1,0.2) or auto (default: ett-hour for ETTh*\n"
+        "                        files, ett-minute for ETTm*, else ratio:0.7,0.1,0.2). Printed with the\n"
+        "                        rows of each split and stored in the model: sbt-eval splits the same\n"
+        "  --fill none|linear    forecast: an empty or NaN cell is an error naming the first and the\n"
+        "                        count (none, the default), or filled by linear interpolation down its\n"
+        "                        column, the count per column said on stderr (stored in the model)\n"
+        "  --task anomaly        --train DIR (SMD: train/ test/ test_label/; NASA MSL|SMAP: train/ test/\n"
+        "                        with ../SMAP_MSL/labeled_anomalies.csv) --entity NAME, or --train\n"
+        "                        A.csv --test B.csv --label-column NAME: the model predicts each step\n"
+        "                        from the steps before it; score = its MSE; thresholds (POT, quantile)\n"
+        "                        from train + validation scores only; precision/recall/F1 with and\n"
+        "                        without point adjustment, AUC-PR\n"
+        "  --entity NAME[,NAME..]|all  anomaly: SMD machine(s) or NASA channel(s); several (or all that\n"
+        "                        can be read; what is left out is said on stderr; NASA: P-2, twice in\n"
+        "                        the label file, is left out) train one model over the entities end to\n"
+        "                        end: no window straddles two entities, validation is the last 10 %%\n"
+        "                        of each entity's train part, each entity is z-scored on its own, and\n"
+        "                        metrics are pooled over all test steps (sbt-eval --json: per entity)\n"
+        "  --labels CSV          anomaly, NASA: the label file (../SMAP_MSL/labeled_anomalies.csv)\n"
+        "  --label-column NAME   anomaly on CSV files: the 0/1 label column (required in --test; in\n"
+        "                        --train it may be absent and is ignored). Every other column is a\n"
+        "                        channel; empty or NaN cells are errors (nothing is filled in)\n"
+        "  --time-column NAME    anomaly on CSV files: a time stamp column to leave out\n"
+        "  --pot-risk R          anomaly: POT tail probability, 0 < R < 1 - Q (1e-4)\n"
+        "  --pot-level Q         anomaly: POT initial threshold, the Q-quantile of the calibration\n"
+        "                        scores, 0.5 <= Q < 1 (0.98). Both are stored in the model for\n"
+        "                        sbt-eval. A POT threshold beyond 10x the calibration scores' reach\n"
+        "                        above the initial threshold (or a failed fit) falls back to the\n"
+        "                        (1 - R)-quantile of the calibration scores; the report says so\n"
+        "  --window W            forecast/anomaly: steps per window (200; NASA and CSV anomaly 50)\n"
+        "  --window-norm none|last  forecast/anomaly: feed each window relative to its last\n"
+        "                        observed step, so the model predicts the change (forecast last,\n"
+        "                        anomaly none; none is the paper's)\n"
+        "  --train-stride N      forecast/anomaly: train on every N-th window only (1); validation\n"
+        "                        and test keep every window\n"
+        "  --model dense|sbt     dense float weights, or Biprop sparse binary weights (dense)\n"
+        "  --keep K              sbt: fraction of weights kept per layer, sparsity = 1 - K (0.5)\n"
+        "  --alpha layer|row     sbt: one scale per layer or per output row (layer)\n"
+        "  --train-bias          sbt: train the biases (the paper keeps them at their random init)\n"
+        "  --attn VARIANT        full | qkv-mask (fixed mask on Q/K/V activations) | step-t (each step\n"
+        "                        attends to itself, the last to all earlier) | self (default: full for\n"
+        "                        classify, step-t for forecast)\n"
+        "  --attn-keep F         qkv-mask: fraction of activations kept (0.5)\n"
+        "  --d-model N --heads N --layers N --ffn N   shape (64, 2, 2, 256)\n"
+        "  --norm batch|layer|none   normalisation (batch)\n"
+        "  --pos sinusoidal|learned  positional encoding (sinusoidal)\n"
+        "  --dropout P           dropout after attention and FFN (0)\n"
+        "Training:\n"
+        "  --epochs N            maximum epochs (100; sbt classify 200; forecast, anomaly 50)\n"
+        "  --batch N             batch size (classify 8; forecast, anomaly 128)\n"
+        "  --lr F                learning rate (1e-3)       --optimizer adam|adamw (adam)\n"
+        "  --weight-decay F      (0)                        --clip F      gradient-norm clip (4; 0 off)\n"
+        "  --patience N          early stopping on validation accuracy or MSE (20; sbt classify 50;\n"
+        "                        forecast, anomaly 5; 0 off)\n"
+        "  --seed S              seed of initialisation, split and batch order (0)\n"
+        "  --threads N           threads (default: all cores)\n"
+        "  --checkpoint FILE     write a resumable checkpoint after every epoch\n"
+        "  --resume FILE         continue from a checkpoint (model and training flags come from it)\n"
+        "  --init MODEL          start from a trained model (.sbtm, .sbt or .onnx; its shape wins over the\n"
+        "                        shape flags). With --model sbt its float Linear weights become Biprop\n"
+        "                        layers over those weights (keep --keep, scores from |w|: magnitude\n"
+        "                        pruning first) and training recovers the accuracy; the metric is\n"
+        "                        reported for the float model, right after conversion, and after training\n"
+        "  --freeze-biases       --init: keep the biases as they are (norms are always trained)\n"
+        "  --progress            print a progress line per epoch even when stderr is not a terminal\n"
+        "  --quiet               no progress line\n"
+        "  -o, --output FILE     the model file to write (required)\n"
+        "  -h, --help            this help      -V, --version   the version\n\n"
+        "Example:\n"
+        "  %s --task classify --model dense --train JapaneseVowels_TRAIN.ts \\\n"
+        "            --test JapaneseVowels_TEST.ts --epochs 100 --seed 0 -o jv.sbtm\n"
+        "  %s --task forecast --model sbt --keep 0.5 --train ETTh1.csv --split ett-hour -o etth1.sbtm\n"
+        "  %s --init jv.sbtm --model sbt --keep 0.5 --train JapaneseVowels_TRAIN.ts \\\n"
+        "            --test JapaneseVowels_TEST.ts -o jv_recovered.sbtm\n",
+        TOOL, TOOL, TOOL, TOOL);
     printf("  %s --task anomaly --train data/anomaly/SMD --entity machine-1-6,machine-1-7 -o smd.sbtm\n"
            "  %s --task anomaly --train train.csv --test test.csv --label-column label -o m.sbtm\n",
            TOOL, TOOL);
 }
 
 typedef struct {
-    const char *train_path, *test_path, *output, *checkpoint, *resume;
+    const char *train_path, *test_path, *output, *checkpoint, *resume, *init;
+    int freeze_biases;
     int synthetic, progress, quiet, threads, keep_given, window, d_model_given, epochs_given, patience_given,
         train_stride;
     const char *entity, *labels, *label_column, *time_column;
@@ -163,7 +174,9 @@ enum {
     OPT_POT_RISK,
     OPT_POT_LEVEL,
     OPT_SPLIT,
-    OPT_FILL
+    OPT_FILL,
+    OPT_INIT,
+    OPT_FREEZE_BIASES
 };
 
 static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_TASK},
@@ -190,6 +203,8 @@ static const struct option LONG_OPTIONS[] = {{"task", required_argument, 0, OPT_
                                              {"threads", required_argument, 0, OPT_THREADS},
                                              {"checkpoint", required_argument, 0, OPT_CKPT},
                                              {"resume", required_argument, 0, OPT_RESUME},
+                                             {"init", required_argument, 0, OPT_INIT},
+                                             {"freeze-biases", no_argument, 0, OPT_FREEZE_BIASES},
                                              {"progress", no_argument, 0, OPT_PROGRESS},
                                              {"quiet", no_argument, 0, OPT_QUIET},
                                              {"keep", required_argument, 0, OPT_KEEP},
@@ -326,6 +341,8 @@ static int parse_args(int argc, char **argv, options *o) {
         case OPT_SYNTH: o->synthetic = 1; break;
         case OPT_CKPT: o->checkpoint = optarg; break;
         case OPT_RESUME: o->resume = optarg; break;
+        case OPT_INIT: o->init = optarg; break;
+        case OPT_FREEZE_BIASES: o->freeze_biases = 1; break;
         case OPT_PROGRESS: o->progress = 1; break;
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_TRAIN_BIAS: o->cfg.train_bias = 1; break;
@@ -368,6 +385,9 @@ static int parse_args(int argc, char **argv, options *o) {
         if (!o->patience_given) o->tc.patience = 50;
     }
     if (!o->output) return tool_usage_error(TOOL, "no output file: give -o MODEL.sbtm");
+    if (o->init && o->resume)
+        return tool_usage_error(TOOL, "--init starts a run, --resume continues one: give one");
+    if (o->freeze_biases && !o->init) return tool_usage_error(TOOL, "--freeze-biases applies to --init");
     if (!o->synthetic == !o->train_path)
         return tool_usage_error(TOOL, "give either --train FILE or --synthetic");
     if (o->synthetic && o->test_path)
@@ -477,12 +497,76 @@ static int check_resumed(const options *o, const sbt_model *m, int channels, int
     return TOOL_EXIT_RUNTIME;
 }
 
-static int start_or_resume(const options *o, const sbt_dataset *train, sbt_model **m, sbt_trainer **t) {
+/* --init: what a model scores on the test data (accuracy, or test MSE of windows). */
+typedef struct {
+    const sbt_dataset *test;    /* classification */
+    const sbt_forecast_data *d; /* forecast, anomaly */
+} metric_data;
+
+static int metric_of(sbt_model *m, const metric_data *md, double *value, const char **name) {
+    if (md->test) {
+        double loss;
+        *name = "test accuracy";
+        return sbt_model_classify(m, md->test, NULL, value, &loss) ? tool_fail_lib(TOOL) : 0;
+    }
+    sbt_examples ex = sbt_examples_of_forecast(md->d, SBT_FC_TEST);
+    sbt_eval e;
+    *name = "test MSE (standardised)";
+    if (sbt_model_evaluate(m, &ex, NULL, &e)) return tool_fail_lib(TOOL);
+    *value = e.forecast.mse;
+    return 0;
+}
+
+/* The model an --init run starts from, checked against the data; with --model sbt its
+ * float Linear layers become Biprop layers over their own weights. The metric before
+ * and after the conversion is printed (md NULL: no test data to score). */
+static int load_init(const options *o, int channels, int outputs, const metric_data *md, sbt_model **m) {
+    if (tool_load_model(TOOL, o->init, o->cfg.task, m, NULL)) return TOOL_EXIT_RUNTIME;
+    const sbt_config *c = &(*m)->cfg;
+    if (c->task != o->cfg.task || c->channels != channels || c->outputs != outputs) {
+        fprintf(stderr,
+                "%s: error: %s: a(n) %s model for %d channels and %d outputs; the data needs %s, %d, %d\n",
+                TOOL, o->init, sbt_task_name(c->task), c->channels, c->outputs, sbt_task_name(o->cfg.task),
+                channels, outputs);
+        return TOOL_EXIT_RUNTIME;
+    }
+    double v = 0;
+    const char *name = NULL;
+    if (md && metric_of(*m, md, &v, &name)) return TOOL_EXIT_RUNTIME;
+    if (md) printf("init %s: %s %.4f (the model as given)\n", o->init, name, v);
+    int sparse = 0; /* converted already (sbt-prune, sbt-binarize): train it as it is */
+    for (int i = 0; i < sbt_graph_count((*m)->graph); i++)
+        sparse |= sbt_node_op((*m)->graph, i) == SBT_OP_SPARSE_WEIGHT;
+    if (sparse) printf("init %s: already sparse; its scores are trained as they are\n", o->init);
+    if (o->cfg.weights == SBT_WEIGHTS_SBT && !sparse) {
+        sbt_sparsify_options so = sbt_sparsify_defaults();
+        so.keep = o->cfg.keep;
+        so.per_row_alpha = o->cfg.alpha_per_row;
+        int layers = 0;
+        if (sbt_model_sparsify(*m, &so, &layers)) return tool_fail_lib(TOOL);
+        if (md && metric_of(*m, md, &v, &name)) return TOOL_EXIT_RUNTIME;
+        printf("converted %d Linear layers to Biprop (keep %.4g, scores from |w|)", layers, o->cfg.keep);
+        if (md) printf(": %s %.4f before training", name, v);
+        printf("\n");
+    }
+    for (int i = 0; i < (*m)->n_tensors && o->freeze_biases; i++) {
+        sbt_tensor_info *ti = &(*m)->tensors[i];
+        size_t n = strlen(ti->name);
+        if (ti->kind == SBT_TENSOR_PARAM && n > 5 && !strcmp(ti->name + n - 5, ".bias"))
+            ti->kind = SBT_TENSOR_FROZEN;
+    }
+    return TOOL_EXIT_OK;
+}
+
+static int start_or_resume(const options *o, const sbt_dataset *train, const sbt_dataset *test, sbt_model **m,
+                           sbt_trainer **t) {
     if (o->resume)
         return sbt_trainer_resume(o->resume, m, t)
                    ? tool_fail_lib(TOOL)
                    : check_resumed(o, *m, train->channels, train->n_classes, 0);
-    int rc = new_model(o, train, m);
+    metric_data md = {.test = test};
+    int rc = o->init ? load_init(o, train->channels, train->n_classes, test ? &md : NULL, m)
+                     : new_model(o, train, m);
     if (!rc && sbt_trainer_new(*m, &o->tc, t)) rc = tool_fail_lib(TOOL);
     return rc;
 }
@@ -533,7 +617,19 @@ static int run_windows(const options *o, progress_state *progress) {
     sbt_model *m = NULL;
     sbt_trainer *t = NULL;
     sbt_entity_list *names = NULL;
-    int window = o->window, rc;
+    int window = o->window, rc = TOOL_EXIT_OK;
+    sbt_model *init = NULL;
+    if (o->init) { /* its window is the model's */
+        if (tool_load_model(TOOL, o->init, o->cfg.task, &init, NULL)) return TOOL_EXIT_RUNTIME;
+        if (window && window != init->cfg.max_len) {
+            fprintf(stderr, "%s: error: %s takes windows of %d steps, not %d\n", TOOL, o->init,
+                    init->cfg.max_len, window);
+            rc = TOOL_EXIT_RUNTIME;
+        }
+        window = init->cfg.max_len;
+        sbt_model_free(init);
+    }
+    if (rc) return rc;
     if (o->cfg.task == SBT_TASK_ANOMALY) {
         tool_anomaly_source src = {.dir = o->train_path,
                                    .entities = o->entity,
@@ -568,7 +664,11 @@ static int run_windows(const options *o, progress_state *progress) {
     if (o->resume)
         rc = sbt_trainer_resume(o->resume, &m, &t) ? tool_fail_lib(TOOL)
                                                    : check_resumed(o, m, channels, channels, window);
-    else if (sbt_model_new(&cfg, &m) || sbt_trainer_new(m, &o->tc, &t))
+    else if (o->init) {
+        metric_data md = {.d = d};
+        rc = load_init(o, channels, channels, &md, &m);
+        if (!rc && sbt_trainer_new(m, &o->tc, &t)) rc = tool_fail_lib(TOOL);
+    } else if (sbt_model_new(&cfg, &m) || sbt_trainer_new(m, &o->tc, &t))
         rc = tool_fail_lib(TOOL);
     sbt_examples train = sbt_examples_of_forecast_every(d, SBT_FC_TRAIN, o->train_stride),
                  val = sbt_examples_of_forecast(d, SBT_FC_VAL);
@@ -581,8 +681,12 @@ static int run_windows(const options *o, progress_state *progress) {
         m->cfg.fill = o->fill;
     }
     if (!rc) {
-        memcpy(sbt_model_data(m, "data.mean"), d->mean, (size_t)channels * sizeof(float));
-        memcpy(sbt_model_data(m, "data.std"), d->std, (size_t)channels * sizeof(float));
+        /* the z-score the windows were fed with (an imported model has none: it takes raw values) */
+        float *mean = sbt_model_data(m, "data.mean"), *std = sbt_model_data(m, "data.std");
+        if (mean && std) {
+            memcpy(mean, d->mean, (size_t)channels * sizeof(float));
+            memcpy(std, d->std, (size_t)channels * sizeof(float));
+        }
         sbt_anomaly_settings as = {.opt = o->anomaly,
                                    .entities = tool_join_names(names),
                                    .label_column = (char *)o->label_column,
@@ -614,7 +718,7 @@ int main(int argc, char **argv) {
     sbt_trainer *t = NULL;
     progress_state progress = {isatty(STDERR_FILENO), !o.quiet && (o.progress || isatty(STDERR_FILENO))};
     rc = load_data(&o, &all, &test);
-    if (!rc) rc = start_or_resume(&o, all, &m, &t);
+    if (!rc) rc = start_or_resume(&o, all, test, &m, &t);
     if (!rc) rc = split_train(&o, all, &train, &val);
     if (!rc && sbt_trainer_fit(t, train ? train : all, val, o.checkpoint, on_epoch, &progress))
         rc = tool_fail_lib(TOOL);

@@ -14,6 +14,7 @@
 #include "sbt/error.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
+#include "sbt/onnx.h"
 #include "sbt/packfile.h"
 
 void tool_print_version(const char *tool) { printf("%s (sbt) %s\n", tool, sbt_version()); }
@@ -379,4 +380,25 @@ void tool_print_packfile(const char *path, const sbt_packfile *pf) {
     }
     printf("total %zu bytes, %.4f bits per stored element (%lld elements; header, table and text included)\n",
            total, per_element(8.0 * (double)total, elements), (long long)elements);
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+int tool_load_model(const char *tool, const char *path, int onnx_task, sbt_model **m,
+                    sbt_anomaly_settings *s) {
+    *m = NULL;
+    if (!has_suffix(path, ".onnx")) return sbt_anomaly_model_load(path, m, s) ? tool_fail_lib(tool) : 0;
+    if (s) {
+        memset(s, 0, sizeof *s);
+        s->opt = sbt_anomaly_defaults();
+    }
+    sbt_onnx_options opt = sbt_onnx_defaults();
+    sbt_onnx_model *om = NULL;
+    sbt_status st = sbt_onnx_import(path, &opt, &om);
+    if (!st) st = sbt_onnx_to_model(om, (sbt_task)onnx_task, m);
+    sbt_onnx_model_free(om);
+    return st ? tool_fail_lib(tool) : 0;
 }

@@ -26,6 +26,14 @@ int tool_usage_hint(const char *tool);
  * creates and removes the temporary file. Returns 0, or prints
  * "<tool>: error: cannot write <path>: <reason>" and returns TOOL_EXIT_RUNTIME. */
 int tool_check_output(const char *tool, const char *path);
+/* Reads a model the way every tool takes one: .sbtm or .sbt (with the anomaly settings
+ * stored beside it; s may be NULL), or .onnx imported as a model of `onnx_task` (inputs
+ * fed raw, as PyTorch took them). Returns 0, or prints the error and returns
+ * TOOL_EXIT_RUNTIME. */
+struct sbt_model;
+struct sbt_anomaly_settings;
+int tool_load_model(const char *tool, const char *path, int onnx_task, struct sbt_model **m,
+                    struct sbt_anomaly_settings *s);
 
 /* Lists the sections of a .sbt file (name, encoding, elements, bytes, bits per element, the
  * entropy bound per element) and the total, on stdout. */
