@@ -9,9 +9,11 @@
 /* A learned position table bounds the length; say so in the model's terms. */
 static sbt_status check_length(const sbt_model *m, int length) {
     if (length < 1) return sbt_fail(SBT_ERR_ARG, "model: length %d", length);
-    /* an imported (ONNX) model's graph has the file's length in its shapes */
-    if (!m->native && length != m->cfg.max_len)
-        return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but this imported model takes %d", length,
+    /* a graph whose input length is fixed (an imported ONNX model's: the file's length is
+     * in its shapes) takes that length only; a symbolic one takes any */
+    int x = m->graph ? sbt_graph_find(m->graph, "x") : -1;
+    if (x >= 0 && sbt_node_sym_dim(m->graph, x, 1).sym != SBT_SYM_LENGTH && length != m->cfg.max_len)
+        return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but this model's graph takes %d", length,
                         m->cfg.max_len);
     if (m->native && m->cfg.pos == SBT_POS_LEARNED && length > m->cfg.max_len)
         return sbt_fail(SBT_ERR_SHAPE, "model: series of %d steps, but the learned position table has %d",
