@@ -167,6 +167,10 @@ static void test_round_trip_and_training(void) {
     REQUIRE(sbt_model_classify(m, test, NULL, &acc_a, &loss_a) == SBT_OK);
     REQUIRE(sbt_model_classify(back, test, NULL, &acc_b, &loss_b) == SBT_OK);
     CHECK(acc_a == acc_b && loss_a == loss_b);
+    /* a converted native model keeps its symbolic length: series longer than its max_len run */
+    sbt_model_graph longer;
+    CHECK(sbt_model_graph_build_infer(back, 2, back->cfg.max_len + 13, &longer) == SBT_OK);
+    sbt_model_graph_free(&longer);
     /* training moves the scores and never W */
     float w0 = sbt_model_data(back, "layer0.q.weight")[3], s0 = sbt_model_data(back, "layer0.q.scores")[3];
     sbt_train_config tc = sbt_train_config_default(SBT_TASK_CLASSIFY);
