@@ -180,7 +180,7 @@ int main(int argc, char **argv) {
     }
     fprintf(
         md,
-        "# Inference latency per window (1 thread, fp32 sgemm kernels)\n\n"
+        "# Inference latency per window (1 thread)\n\n"
         "`bench/run_infer_latency.sh`; median of 9 repetitions; CPU time of the process (1 thread), wall "
         "time "
         "in the JSON. train-graph: the training graph in eval mode (top-k per sparse layer on every call). "
