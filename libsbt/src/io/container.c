@@ -7,6 +7,8 @@
  * order, 64-byte aligned.
  */
 #include "sbt/container.h"
+
+#include "io/crc.h"
 #include "sbt/rng.h"
 
 #include <errno.h>
@@ -118,30 +120,6 @@ static void le_to_host(unsigned char *dst, const unsigned char *src, size_t n, s
             memcpy(dst, &v, 8);
         }
     }
-}
-
-/* zlib's crc32 takes a 32-bit length, so large payloads go in chunks. */
-static uint32_t crc_bytes(const unsigned char *p, uint64_t n) {
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)c;
-}
-
-/* Fuzzing builds (the OSS-Fuzz convention) accept any checksum, so that mutated inputs
- * reach the checks behind the checksums. Never defined in a real build. */
-static int crc_matches(uint32_t stored, uint32_t computed) {
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-    (void)stored;
-    (void)computed;
-    return 1;
-#else
-    return stored == computed;
-#endif
 }
 
 static uint64_t align64(uint64_t x) { return (x + (ALIGN - 1)) & ~(uint64_t)(ALIGN - 1); }
@@ -354,9 +332,9 @@ static void put_header(unsigned char *buf, const char *magic, int count, uint64_
     put_u32(buf + H_COUNT, (uint32_t)count);
     put_u64(buf + H_FILE_LEN, total);
     put_u64(buf + H_TABLE_LEN, table_len);
-    put_u32(buf + H_TABLE_CRC, crc_bytes(buf + HEADER_BYTES, table_len));
+    put_u32(buf + H_TABLE_CRC, sbt_crc32(buf + HEADER_BYTES, table_len));
     put_u32(buf + H_ALIGN, ALIGN);
-    put_u32(buf + H_CRC, crc_bytes(buf, H_CRC));
+    put_u32(buf + H_CRC, sbt_crc32(buf, H_CRC));
 }
 
 sbt_status sbt_container_encode(const sbt_container *c, const char *magic, unsigned char **out_buf,
@@ -382,7 +360,7 @@ sbt_status sbt_container_encode(const sbt_container *c, const char *magic, unsig
         size_t esize = elem_size(s->type);
         offset = align64(offset);
         host_to_le(buf + offset, s->data, s->bytes / esize, esize);
-        p = put_entry(p, s, offset, crc_bytes(buf + offset, s->bytes));
+        p = put_entry(p, s, offset, sbt_crc32(buf + offset, s->bytes));
         offset += s->bytes;
     }
     put_header(buf, magic, c->n, end, table_len);
@@ -432,7 +410,7 @@ static sbt_status check_identity(const unsigned char *buf, size_t len, const cha
 static sbt_status decode_header(const unsigned char *buf, size_t len, const char *path, header *h) {
     if (len < HEADER_BYTES)
         return sbt_fail(SBT_ERR_FORMAT, "%s: truncated: %zu bytes, a header is %d", path, len, HEADER_BYTES);
-    if (!crc_matches(get_u32(buf + H_CRC), crc_bytes(buf, H_CRC)))
+    if (!sbt_crc_matches(get_u32(buf + H_CRC), sbt_crc32(buf, H_CRC)))
         return sbt_fail(SBT_ERR_FORMAT, "%s: header checksum mismatch", path);
     uint32_t flags = get_u32(buf + H_FLAGS);
     if (flags & REQUIRED_FLAGS)
@@ -463,7 +441,7 @@ static sbt_status decode_header(const unsigned char *buf, size_t len, const char
                         "%s: section table length %" PRIu64 " is impossible for %" PRIu32
                         " sections in %" PRIu64 " bytes",
                         path, h->table_len, h->count, h->file_len);
-    if (!crc_matches(get_u32(buf + H_TABLE_CRC), crc_bytes(buf + HEADER_BYTES, h->table_len)))
+    if (!sbt_crc_matches(get_u32(buf + H_TABLE_CRC), sbt_crc32(buf + HEADER_BYTES, h->table_len)))
         return sbt_fail(SBT_ERR_FORMAT, "%s: section table checksum mismatch", path);
     return SBT_OK;
 }
@@ -539,7 +517,7 @@ static sbt_status load_entry(const unsigned char *buf, const header *h, const en
     if (!all_zero(buf + *prev_end, e->offset - *prev_end))
         return sbt_fail(SBT_ERR_FORMAT, "%s: section '%s': padding before the payload is not zero", path,
                         e->name);
-    if (!crc_matches(e->crc, crc_bytes(buf + e->offset, e->length)))
+    if (!sbt_crc_matches(e->crc, sbt_crc32(buf + e->offset, e->length)))
         return sbt_fail(SBT_ERR_FORMAT, "%s: section '%s': payload checksum mismatch", path, e->name);
     sbt_section *s = section_new(e->name, strlen(e->name), (sbt_section_type)e->type, (int)e->ndim, e->shape,
                                  count, bytes);

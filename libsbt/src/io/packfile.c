@@ -8,6 +8,8 @@
  */
 #include "sbt/packfile.h"
 
+#include "io/crc.h"
+
 #include "io/pack_internal.h"
 #include "sbt/container.h"
 
@@ -53,29 +55,6 @@ struct sbt_packfile {
     int *slots;    /* open-addressing name index: section index + 1, 0 = empty */
     size_t nslots; /* 0 or a power of two > 2 n */
 };
-
-static uint32_t crc_bytes(const unsigned char *p, uint64_t n) {
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)c;
-}
-
-/* Fuzzing builds (the OSS-Fuzz convention) accept any checksum so that mutated inputs reach
- * the checks behind them. Never defined in a real build. */
-static int crc_matches(uint32_t stored, uint32_t computed) {
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-    (void)stored;
-    (void)computed;
-    return 1;
-#else
-    return stored == computed;
-#endif
-}
 
 /* ---- sections and the index ---- */
 
@@ -249,7 +228,7 @@ sbt_status sbt_packfile_add(sbt_packfile *pf, const char *name, sbt_encoding enc
         st = deflate_payload(s);
     }
     if (st == SBT_OK && (flags & SBT_PACK_ZLIB_AUTO)) keep_zlib_if_smaller(s, flags);
-    if (st == SBT_OK) s->crc = crc_bytes(s->stored, s->pub.stored_bytes);
+    if (st == SBT_OK) s->crc = sbt_crc32(s->stored, s->pub.stored_bytes);
     if (st == SBT_OK) st = append(pf, s);
     if (st) section_free(s);
     return st;
@@ -399,8 +378,8 @@ sbt_status sbt_packfile_encode(const sbt_packfile *pf, unsigned char **out_buf, 
     pack_put_u32(buf + H_COUNT, (uint32_t)pf->n);
     pack_put_u32(buf + H_TABLE_LEN, (uint32_t)table_len);
     pack_put_u64(buf + H_FILE_LEN, total);
-    pack_put_u32(buf + H_TABLE_CRC, crc_bytes(buf + HEADER_BYTES, table_len));
-    pack_put_u32(buf + H_CRC, crc_bytes(buf, H_CRC));
+    pack_put_u32(buf + H_TABLE_CRC, sbt_crc32(buf + HEADER_BYTES, table_len));
+    pack_put_u32(buf + H_CRC, sbt_crc32(buf, H_CRC));
     *out_buf = buf;
     *out_len = total;
     return SBT_OK;
@@ -433,7 +412,7 @@ static sbt_status check_header(const unsigned char *buf, size_t len, const char 
     if (version > SBT_PACKFILE_VERSION)
         return sbt_fail(SBT_ERR_FORMAT, "%s: format version %u is newer than this build supports (%d)", path,
                         version, SBT_PACKFILE_VERSION);
-    if (!crc_matches(pack_get_u32(buf + H_CRC), crc_bytes(buf, H_CRC)))
+    if (!sbt_crc_matches(pack_get_u32(buf + H_CRC), sbt_crc32(buf, H_CRC)))
         return sbt_fail(SBT_ERR_FORMAT, "%s: header checksum mismatch", path);
     unsigned flags = pack_get_u16(buf + H_FLAGS);
     if (flags & REQUIRED_HEADER_FLAGS)
@@ -459,7 +438,7 @@ static sbt_status check_header(const unsigned char *buf, size_t len, const char 
                         "%s: section table length %" PRIu32 " is impossible for %" PRIu32
                         " sections in %" PRIu64 " bytes",
                         path, h->table_len, h->count, h->file_len);
-    if (!crc_matches(pack_get_u32(buf + H_TABLE_CRC), crc_bytes(buf + HEADER_BYTES, h->table_len)))
+    if (!sbt_crc_matches(pack_get_u32(buf + H_TABLE_CRC), sbt_crc32(buf + HEADER_BYTES, h->table_len)))
         return sbt_fail(SBT_ERR_FORMAT, "%s: section table checksum mismatch", path);
     return SBT_OK;
 }
@@ -565,7 +544,7 @@ static sbt_status load_section(const unsigned char *buf, const header *h, uint64
         return entry_fail(path, 0, s->name,
                           "the payload runs past the end of the file (truncated or a lying length)");
     const unsigned char *stored = buf + *payload_pos;
-    if (!crc_matches(e->crc, crc_bytes(stored, e->stored_len)))
+    if (!sbt_crc_matches(e->crc, sbt_crc32(stored, e->stored_len)))
         return entry_fail(path, 0, s->name, "payload checksum mismatch");
     *payload_pos += e->stored_len;
     sec->crc = e->crc;
