@@ -49,10 +49,11 @@ struct sbt_ternary_matrix {
  * SBT_F32_FEW_ROWS rows (bench/README.md has the measurement). */
 #define SBT_F32_FEW_ROWS 4
 /* Every +alpha list and every -alpha list is padded to a multiple of SBT_LIST_PAD entries with
- * the index `in`, which selects a row of zeros that the kernels append to xt: the add loops
- * then have no remainder, whose 0 to 3 iterations the branch predictor cannot guess (small
- * layers spent more time in mispredictions than in adds). The scalar path skips them. */
-#define SBT_LIST_PAD 4
+ * the index `in`, which selects a row of zeros that the kernels append to xt: the add loops,
+ * unrolled by 2, then have no remainder branch to mispredict. 2 rather than 4: at keep 0.1 a
+ * list holds about 4 entries, and padding to 4 cost more adds than it saved (measured). The
+ * scalar path skips the padding. */
+#define SBT_LIST_PAD 2
 /* Columns per block of the index lists: 128 (64 rows x 128 columns of xt = 32 KB, in L1)
  * when more than SBT_F32_KC_DENSE of W is non-zero, else 256: with few non-zeros per
  * segment, the per-segment cost (loop exits, partial sums through yt) outweighs the L1

@@ -12,7 +12,7 @@
 /* ---- float activations: add/sub over index lists, 8 rows per ymm ---- */
 
 /* acc[u] += (or -=, SUB) the R floats at xt + idx[k] * R for k = u, u + U, ...: U sets of
- * NV accumulators, so that U * NV add chains run at once (U = 4 when NV = 1, else 2). n is a
+ * NV accumulators, so that U * NV add chains run at once (U = 2; 4 measured no faster). n is a
  * multiple of SBT_LIST_PAD, so of U. */
 ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int64_t R, __m256 acc[4][4],
                             const int NV, const int U, const int SUB) {
@@ -31,7 +31,7 @@ ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int6
 ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const float *bias, float *yt,
                              const int NV) {
     const int64_t R = 8 * NV;
-    const int U = NV == 1 ? 4 : 2;
+    const int U = 2;
     for (int64_t blk = 0; blk < m->kblocks; blk++) {
         const int first = blk == 0, last = blk == m->kblocks - 1;
         for (int64_t i = 0; i < m->out; i++) {
