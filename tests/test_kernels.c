@@ -269,6 +269,8 @@ static void test_prepare_rejects(void) {
     CHECK(strstr(sbt_last_error(), "not ternary") && strstr(sbt_last_error(), "w[1][2]"));
     const float nan_w[2] = {0.5f, NAN};
     CHECK(sbt_ternary_prepare(nan_w, 1, 2, &m) == SBT_ERR_ARG);
+    const float inf_w[2] = {INFINITY, -INFINITY};
+    CHECK(sbt_ternary_prepare(inf_w, 1, 2, &m) == SBT_ERR_ARG);
     CHECK(sbt_ternary_prepare(two_alphas, 0, 3, &m) == SBT_ERR_ARG);
     /* all zero, and a per-layer alpha within the 1e-6 tolerance, are accepted */
     const float ok[6] = {0.0f, 0.0f, 0.0f, 0.25f, -0.25f * (1.0f + 1e-7f), 0.0f};

@@ -96,7 +96,7 @@ static float row_alpha(const float *w, int64_t in, int64_t *bad) {
     float alpha = 0.0f;
     for (int64_t k = 0; k < in; k++) {
         float a = fabsf(w[k]);
-        if (a != a) { /* NaN */
+        if (!isfinite(a)) { /* NaN or infinity */
             *bad = k;
             return -1.0f;
         }
