@@ -56,12 +56,12 @@ struct sbt_ternary_matrix {
 #define SBT_LIST_PAD 2
 /* Columns per block of the index lists: 128 (64 rows x 128 columns of xt = 32 KB, in L1)
  * when more than SBT_F32_KC_DENSE of W is non-zero, else 256: with few non-zeros per
- * segment, the per-segment cost (loop exits, partial sums through yt) outweighs the L1
- * misses (measured at 1024^3: keep 0.5 88 vs 81 GMAC/s with 128; keep 0.1 292 vs 222
- * with 256). */
+ * segment, the per-segment cost (partial sums through yt, loop exits) outweighs the L1
+ * misses (measured at 1024^3, float: keep 0.5 88 vs 81 GMAC/s and keep 0.25 177 vs 158
+ * with 128; keep 0.1 equal, int8 406 vs 392 with 256). */
 #define SBT_F32_KC 128
 #define SBT_F32_KC_SPARSE 256
-#define SBT_F32_KC_DENSE 0.35
+#define SBT_F32_KC_DENSE 0.15
 /* Rows of x quantised at once by the int8 kernels. */
 #define SBT_I8_GROUP 64
 
