@@ -358,7 +358,7 @@ static void cell(FILE *f, const result *r) {
 }
 
 static void write_md(const char *path, const shape *shapes, int n_shapes, const int *threads, int n_threads,
-                     const double *keeps, int n_keeps) {
+                     const double *keeps, int n_keeps, const char *cpu_busy) {
     char tmp[1100], model[256], list[64];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -370,12 +370,17 @@ static void write_md(const char *path, const shape *shapes, int n_shapes, const 
     fprintf(f, "# Ternary kernels vs OpenBLAS sgemm\n\n");
     fprintf(f, "%s; OpenBLAS kernel %s; paths: float %s, ", model, openblas_get_corename(),
             sbt_kernel_list(SBT_ACT_F32, list, sizeof list));
-    fprintf(f,
-            "int8 %s. GMAC/s per core in dense MACs (rows x in x out per call, whatever the keep), and the\n"
-            "ratio to sgemm at the same thread count in the same run, per CPU-second (all threads; fastest "
-            "of 11 batches). `i8` includes the\n"
-            "per-row quantisation of x; `f32` the transposition of x and y.\n\n",
-            sbt_kernel_list(SBT_ACT_I8, list, sizeof list));
+    fprintf(
+        f,
+        "int8 %s; CPUs %s%% busy before the run (shared machine). GMAC/s per core in dense MACs (rows x in "
+        "x\n"
+        "out per call, whatever the keep) per CPU-second of the process (all its threads; fastest of 11\n"
+        "batches), and the ratio to OpenBLAS sgemm at the same thread count in the same run. `i8` includes\n"
+        "the per-row quantisation of x, `f32` the transposes of x and y. At 2 threads sgemm uses OpenBLAS's\n"
+        "threads and the ternary kernels split the rows with one worker thread (1-row calls are not split);\n"
+        "the wall times are in the JSON. `bitmap f32` is the float kernel with bitmaps instead of index\n"
+        "lists and without the few-rows kernel (bench/kernels_bitmap.c), kept for the comparison.\n\n",
+        sbt_kernel_list(SBT_ACT_I8, list, sizeof list), cpu_busy ? cpu_busy : "?");
     static const char *const cols[] = {"ternary_f32_avx512", "ternary_f32_avx2", "bitmap_f32_avx512",
                                        "ternary_i8_avx512", "ternary_i8_avx2"};
     fprintf(f,
@@ -533,6 +538,6 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < n_shapes; i++) bench_shape(&shapes[i], threads, n_threads, keeps, n_keeps, seconds);
     write_json(json, busy);
-    write_md(md, shapes, n_shapes, threads, n_threads, keeps, n_keeps);
+    write_md(md, shapes, n_shapes, threads, n_threads, keeps, n_keeps, busy);
     return 0;
 }

@@ -84,6 +84,6 @@ void sbt_bitmap_matmul(const sbt_bitmap_matrix *m, const float *x, int64_t rows,
         case 3: group(m, xt, yt, 3); break;
         default: group(m, xt, yt, 4); break;
         }
-        interleaved_to_rows(yt, m->out, nrows, 16 * nv, y + r0 * m->out);
+        interleaved_to_rows(yt, m->out, nrows, 16 * nv, y + r0 * m->out, m->out);
     }
 }

@@ -11,8 +11,9 @@ build=${1:-build}
 bin="$build/bench/infer_latency"
 [[ -x $bin ]] || { echo "run_infer_latency: $bin not found; build first (cmake --build $build)" >&2; exit 1; }
 mkdir -p "$here/results"
+source "$here/openblas_env.sh" # the dense baseline at its best (see there)
 busy=$(awk '{print $1}' /proc/loadavg)
 echo "run_infer_latency: load average $busy (numbers from a busy machine are noisy)" >&2
 "$bin" --min-time "${MIN_TIME:-2}" --json "$here/results/infer_latency.json" --md "$here/results/infer_latency.md"
-printf '\nLoad average at the start: %s.\n' "$busy" >>"$here/results/infer_latency.md"
+printf '\nLoad average at the start: %s. OPENBLAS_CORETYPE=%s.\n' "$busy" "${OPENBLAS_CORETYPE:-unset}" >>"$here/results/infer_latency.md"
 cat "$here/results/infer_latency.md"

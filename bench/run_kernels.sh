@@ -28,13 +28,7 @@ if [ ! -x "$bin" ]; then
 fi
 mkdir -p "$results"
 
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-    if grep -qw avx512f /proc/cpuinfo; then
-        export OPENBLAS_CORETYPE=SkylakeX
-    elif grep -qw avx2 /proc/cpuinfo; then
-        export OPENBLAS_CORETYPE=Haswell
-    fi
-fi
+source "$here/openblas_env.sh"
 
 # Other work on the machine ruins the numbers: measure how busy the CPUs are (all processes,
 # over 2 s) before starting, warn, and record it in the results.

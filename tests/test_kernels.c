@@ -231,13 +231,14 @@ static void test_int8_overflow(void) {
 }
 
 /* The same for the zero-skipping int8 kernel (many rows, sparse W): every row of W is +alpha
- * on its first 256 columns and 0 elsewhere (density 1/4), so one column block of 256 adds
- * 256 * 127 = 32512 into an int16 lane, the most the construction allows. */
+ * (or -alpha) on its first 512 columns and 0 elsewhere (1/8 non-zero, so 256-column blocks):
+ * each block adds 256 * 127 = 32512 into an int16 lane, the most the construction allows,
+ * and the total, 65024, only fits after the widening to int32. */
 static void test_int8_overflow_sparse(void) {
-    const int64_t rows = 40, out = 17, in = 1024;
+    const int64_t rows = 40, out = 17, in = 4096;
     float *w = calloc((size_t)(out * in), sizeof(float)), *x = malloc(sizeof(float) * (size_t)(rows * in));
     for (int64_t o = 0; o < out; o++)
-        for (int64_t k = 0; k < 256; k++) w[o * in + k] = o % 2 ? -0.25f : 0.25f;
+        for (int64_t k = 0; k < 512; k++) w[o * in + k] = o % 2 ? -0.25f : 0.25f;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t k = 0; k < in; k++) x[r * in + k] = r % 3 ? 5.0f : -5.0f;
     sbt_ternary_matrix *m = NULL;
@@ -250,7 +251,7 @@ static void test_int8_overflow_sparse(void) {
         CHECK(sbt_ternary_matmul_i8_acc(m, (sbt_kernel_path)p, x, rows, acc, scale, scratch) == SBT_OK);
         int bad = 0;
         for (int64_t i = 0; i < rows * out && bad < 3; i++) {
-            int32_t want = 127 * 256 * ((i / out) % 3 ? 1 : -1) * ((i % out) % 2 ? -1 : 1);
+            int32_t want = 127 * 512 * ((i / out) % 3 ? 1 : -1) * ((i % out) % 2 ? -1 : 1);
             if (acc[i] != want) {
                 bad++;
                 CHECK_MSG(0, "%s: acc[%lld] = %d, want %d", path_name(p), (long long)i, acc[i], want);
@@ -269,6 +270,8 @@ static void test_prepare_rejects(void) {
     CHECK(strstr(sbt_last_error(), "not ternary") && strstr(sbt_last_error(), "w[1][2]"));
     const float nan_w[2] = {0.5f, NAN};
     CHECK(sbt_ternary_prepare(nan_w, 1, 2, &m) == SBT_ERR_ARG);
+    const float inf_w[2] = {INFINITY, -INFINITY};
+    CHECK(sbt_ternary_prepare(inf_w, 1, 2, &m) == SBT_ERR_ARG);
     CHECK(sbt_ternary_prepare(two_alphas, 0, 3, &m) == SBT_ERR_ARG);
     /* all zero, and a per-layer alpha within the 1e-6 tolerance, are accepted */
     const float ok[6] = {0.0f, 0.0f, 0.0f, 0.25f, -0.25f * (1.0f + 1e-7f), 0.0f};

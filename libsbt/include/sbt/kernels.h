@@ -102,7 +102,8 @@ char *sbt_kernel_list(sbt_act act, char *buf, size_t size);
 
 /* Prepares W (out, in), row-major float. Every row must hold only 0 and +-alpha_o for one
  * alpha_o > 0 (exactly, up to a relative 1e-6); an all-zero row is allowed (its alpha is 0).
- * Fails with SBT_ERR_ARG naming the first row and column that break this (or a NaN), or
+ * Fails with SBT_ERR_ARG naming the first row and column that break this (or a NaN or an
+ * infinity), or
  * SBT_ERR_NOMEM. out and in must be >= 1 and in < 2^31. */
 sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_ternary_matrix **m);
 void sbt_ternary_free(sbt_ternary_matrix *m);

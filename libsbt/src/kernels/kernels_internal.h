@@ -30,6 +30,7 @@ struct sbt_ternary_matrix {
     float *alpha;            /* [out] */
     int64_t kc;              /* columns per block: SBT_F32_KC or SBT_F32_KC_SPARSE */
     int64_t kblocks;         /* ceil(in / kc) */
+    int64_t out_chunk;       /* outputs finished at once: SBT_F32_OUT_CHUNK, or out with several blocks */
     int32_t *idx;            /* [nnz]: per segment, the +alpha columns then the -alpha columns */
     int64_t *start;          /* [kblocks * out + 1] */
     int32_t *npos;           /* [kblocks * out] */
@@ -48,19 +49,27 @@ struct sbt_ternary_matrix {
  * Dense over W but 2 masked adds per 16 weights with 8 independent chains; used below
  * SBT_F32_FEW_ROWS rows (bench/README.md has the measurement). */
 #define SBT_F32_FEW_ROWS 4
+/* With a single column block (in <= 128, or <= 256 when sparse: the paper's layers), the
+ * float kernels finish SBT_F32_OUT_CHUNK outputs at a time, so that their sums (64 outputs
+ * x 64 rows = 16 KB) stay in L1 and go straight into y; the segments of a block are ordered
+ * by length within each chunk (out_chunk). With several blocks a chunk is every output:
+ * chunking would stream all of xt from L2 once per chunk (measured 12 % slower at 1024^3,
+ * against 10 % faster on 200 x 76 x 256). */
+#define SBT_F32_OUT_CHUNK 64
 /* Every +alpha list and every -alpha list is padded to a multiple of SBT_LIST_PAD entries with
- * the index `in`, which selects a row of zeros that the kernels append to xt: the add loops
- * then have no remainder, whose 0 to 3 iterations the branch predictor cannot guess (small
- * layers spent more time in mispredictions than in adds). The scalar path skips them. */
-#define SBT_LIST_PAD 4
+ * the index `in`, which selects a row of zeros that the kernels append to xt: the add loops,
+ * unrolled by 2, then have no remainder branch to mispredict. 2 rather than 4: at keep 0.1 a
+ * list holds about 4 entries, and padding to 4 cost more adds than it saved (measured). The
+ * scalar path skips the padding. */
+#define SBT_LIST_PAD 2
 /* Columns per block of the index lists: 128 (64 rows x 128 columns of xt = 32 KB, in L1)
  * when more than SBT_F32_KC_DENSE of W is non-zero, else 256: with few non-zeros per
- * segment, the per-segment cost (loop exits, partial sums through yt) outweighs the L1
- * misses (measured at 1024^3: keep 0.5 88 vs 81 GMAC/s with 128; keep 0.1 292 vs 222
- * with 256). */
+ * segment, the per-segment cost (partial sums through yt, loop exits) outweighs the L1
+ * misses (measured at 1024^3, float: keep 0.5 88 vs 81 GMAC/s and keep 0.25 177 vs 158
+ * with 128; keep 0.1 equal, int8 406 vs 392 with 256). */
 #define SBT_F32_KC 128
 #define SBT_F32_KC_SPARSE 256
-#define SBT_F32_KC_DENSE 0.35
+#define SBT_F32_KC_DENSE 0.15
 /* Rows of x quantised at once by the int8 kernels. */
 #define SBT_I8_GROUP 64
 

@@ -120,11 +120,11 @@ void sbt_i8_sparse_avx2(const sbt_ternary_matrix *m, const float *x, int64_t row
         default: i16_group(m, (const int16_t *)xt, yt, 4); break;
         }
         if (acc) {
-            interleaved_to_rows((const float *)yt, m->out, nrows, R, (float *)(acc + r0 * m->out));
+            interleaved_to_rows((const float *)yt, m->out, nrows, R, (float *)(acc + r0 * m->out), m->out);
             memcpy(row_scale + r0, scale, sizeof(float) * (size_t)nrows);
         } else {
             scale_group(m, yt, R, scale, bias);
-            interleaved_to_rows((const float *)yt, m->out, nrows, R, y + r0 * m->out);
+            interleaved_to_rows((const float *)yt, m->out, nrows, R, y + r0 * m->out, m->out);
         }
     }
 }

@@ -118,11 +118,11 @@ void sbt_i8_sparse_avx512(const sbt_ternary_matrix *m, const float *x, int64_t r
         }
         if (acc) {
             /* int32 moved as float bit patterns: the transposes only shuffle */
-            interleaved_to_rows((const float *)yt, m->out, nrows, R, (float *)(acc + r0 * m->out));
+            interleaved_to_rows((const float *)yt, m->out, nrows, R, (float *)(acc + r0 * m->out), m->out);
             memcpy(row_scale + r0, scale, sizeof(float) * (size_t)nrows);
         } else {
             scale_group(m, yt, R, scale, bias);
-            interleaved_to_rows((const float *)yt, m->out, nrows, R, y + r0 * m->out);
+            interleaved_to_rows((const float *)yt, m->out, nrows, R, y + r0 * m->out, m->out);
         }
     }
 }

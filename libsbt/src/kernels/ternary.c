@@ -96,7 +96,7 @@ static float row_alpha(const float *w, int64_t in, int64_t *bad) {
     float alpha = 0.0f;
     for (int64_t k = 0; k < in; k++) {
         float a = fabsf(w[k]);
-        if (a != a) { /* NaN */
+        if (!isfinite(a)) { /* NaN or infinity */
             *bad = k;
             return -1.0f;
         }
@@ -153,8 +153,9 @@ static int64_t count_sign(const float *row, int64_t k0, int64_t k1, int sign) {
 
 static int64_t pad_list(int64_t n) { return (n + SBT_LIST_PAD - 1) / SBT_LIST_PAD * SBT_LIST_PAD; }
 
-/* The segments of one column block, ordered by their two list lengths so that consecutive
- * outputs run loops of the same trip counts (the branch predictor then guesses the exits). */
+/* The segments of one column block, ordered within each chunk of out_chunk outputs
+ * by their two list lengths, so that consecutive outputs run loops of the same trip counts
+ * (the branch predictor then guesses the exits). */
 static void fill_block(sbt_ternary_matrix *m, const float *w, int64_t b, seg_order *order, int64_t *n) {
     int64_t in = m->in, k0 = b * m->kc, k1 = k0 + m->kc < in ? k0 + m->kc : in;
     for (int64_t o = 0; o < m->out; o++) {
@@ -163,7 +164,10 @@ static void fill_block(sbt_ternary_matrix *m, const float *w, int64_t b, seg_ord
                        pad_list(count_sign(row, k0, k1, -1));
         order[o].out = (int32_t)o;
     }
-    qsort(order, (size_t)m->out, sizeof *order, cmp_seg);
+    for (int64_t c0 = 0; c0 < m->out; c0 += m->out_chunk) {
+        int64_t cn = m->out - c0 < m->out_chunk ? m->out - c0 : m->out_chunk;
+        qsort(order + c0, (size_t)cn, sizeof *order, cmp_seg);
+    }
     for (int64_t i = 0; i < m->out; i++) {
         const float *row = w + order[i].out * in;
         int64_t seg = b * m->out + i, start = *n;
@@ -223,6 +227,7 @@ sbt_status sbt_ternary_prepare(const float *w, int64_t out, int64_t in, sbt_tern
     }
     m->kc = (double)m->nnz > SBT_F32_KC_DENSE * (double)out * (double)in ? SBT_F32_KC : SBT_F32_KC_SPARSE;
     m->kblocks = (in + m->kc - 1) / m->kc;
+    m->out_chunk = m->kblocks == 1 ? SBT_F32_OUT_CHUNK : out;
     sbt_status st = allocate(m);
     if (st) {
         free(m);
@@ -261,7 +266,10 @@ static char *align_scratch(void *scratch) { return (char *)(((uintptr_t)scratch 
 
 size_t sbt_kernel_f32_scratch(const sbt_ternary_matrix *m, float **xt, float **yt, void *scratch) {
     size_t x_bytes = align64(sizeof(float) * SBT_F32_GROUP * (size_t)(m->in + 1));
-    size_t y_bytes = align64(sizeof(float) * SBT_F32_GROUP * (size_t)m->out);
+    /* the SIMD kernels' partial sums of one output chunk; the scalar path's sums of a row */
+    size_t chunk = (size_t)(m->out < m->out_chunk ? m->out : m->out_chunk);
+    size_t y_floats = SBT_F32_GROUP * chunk > (size_t)m->out ? SBT_F32_GROUP * chunk : (size_t)m->out;
+    size_t y_bytes = align64(sizeof(float) * y_floats);
     if (scratch) {
         char *p = align_scratch(scratch);
         *xt = (float *)p;

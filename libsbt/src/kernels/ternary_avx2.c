@@ -12,7 +12,7 @@
 /* ---- float activations: add/sub over index lists, 8 rows per ymm ---- */
 
 /* acc[u] += (or -=, SUB) the R floats at xt + idx[k] * R for k = u, u + U, ...: U sets of
- * NV accumulators, so that U * NV add chains run at once (U = 4 when NV = 1, else 2). n is a
+ * NV accumulators, so that U * NV add chains run at once (U = 2; 4 measured no faster). n is a
  * multiple of SBT_LIST_PAD, so of U. */
 ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int64_t R, __m256 acc[4][4],
                             const int NV, const int U, const int SUB) {
@@ -26,37 +26,42 @@ ALWAYS_INLINE void add_list(const float *xt, const int32_t *idx, int64_t n, int6
         }
 }
 
-/* One group of R = 8 * NV rows, xt (in, R) -> yt (out, R) = alpha * (sum+ - sum-) + bias, one
- * column block after the other (partial sums stay in yt between blocks). */
+/* One group of R = 8 * NV rows: xt (in, R) -> y rows = alpha * (sum+ - sum-) + bias. Per chunk
+ * of outputs (out_chunk), one column block after the other (partial sums stay in yt), then
+ * the chunk's (outputs, R) sums are transposed into y. */
 ALWAYS_INLINE void f32_group(const sbt_ternary_matrix *m, const float *xt, const float *bias, float *yt,
-                             const int NV) {
+                             int nrows, float *y, const int NV) {
     const int64_t R = 8 * NV;
-    const int U = NV == 1 ? 4 : 2;
-    for (int64_t blk = 0; blk < m->kblocks; blk++) {
-        const int first = blk == 0, last = blk == m->kblocks - 1;
-        for (int64_t i = 0; i < m->out; i++) {
-            const int64_t seg = blk * m->out + i, o = m->seg_out[seg];
-            const int32_t *idx = m->idx + m->start[seg];
-            const int64_t npos = m->npos[seg], n = m->start[seg + 1] - m->start[seg];
-            float *yo = yt + o * R;
-            __m256 acc[4][4];
-            for (int v = 0; v < NV; v++) {
-                acc[0][v] = first ? _mm256_setzero_ps() : _mm256_load_ps(yo + 8 * v);
-                for (int u = 1; u < U; u++) acc[u][v] = _mm256_setzero_ps();
-            }
-            add_list(xt, idx, npos, R, acc, NV, U, 0);
-            add_list(xt, idx + npos, n - npos, R, acc, NV, U, 1);
-            for (int v = 0; v < NV; v++) {
-                __m256 sum = acc[0][v];
-                for (int u = 1; u < U; u++) sum = _mm256_add_ps(sum, acc[u][v]);
-                if (last) {
-                    const __m256 alpha = _mm256_set1_ps(m->alpha[o]),
-                                 beta = _mm256_set1_ps(bias ? bias[o] : 0.0f);
-                    sum = _mm256_add_ps(_mm256_mul_ps(sum, alpha), beta);
+    const int U = 2;
+    for (int64_t c0 = 0; c0 < m->out; c0 += m->out_chunk) {
+        const int64_t cn = m->out - c0 < m->out_chunk ? m->out - c0 : m->out_chunk;
+        for (int64_t blk = 0; blk < m->kblocks; blk++) {
+            const int first = blk == 0, last = blk == m->kblocks - 1;
+            for (int64_t i = 0; i < cn; i++) {
+                const int64_t seg = blk * m->out + c0 + i, o = m->seg_out[seg];
+                const int32_t *idx = m->idx + m->start[seg];
+                const int64_t npos = m->npos[seg], n = m->start[seg + 1] - m->start[seg];
+                float *yo = yt + (o - c0) * R;
+                __m256 acc[4][4];
+                for (int v = 0; v < NV; v++) {
+                    acc[0][v] = first ? _mm256_setzero_ps() : _mm256_load_ps(yo + 8 * v);
+                    for (int u = 1; u < U; u++) acc[u][v] = _mm256_setzero_ps();
                 }
-                _mm256_store_ps(yo + 8 * v, sum);
+                add_list(xt, idx, npos, R, acc, NV, U, 0);
+                add_list(xt, idx + npos, n - npos, R, acc, NV, U, 1);
+                for (int v = 0; v < NV; v++) {
+                    __m256 sum = acc[0][v];
+                    for (int u = 1; u < U; u++) sum = _mm256_add_ps(sum, acc[u][v]);
+                    if (last) {
+                        const __m256 alpha = _mm256_set1_ps(m->alpha[o]),
+                                     beta = _mm256_set1_ps(bias ? bias[o] : 0.0f);
+                        sum = _mm256_add_ps(_mm256_mul_ps(sum, alpha), beta);
+                    }
+                    _mm256_store_ps(yo + 8 * v, sum);
+                }
             }
         }
+        interleaved_to_rows(yt, cn, nrows, (int)R, y + c0, m->out);
     }
 }
 
@@ -135,12 +140,11 @@ void sbt_f32_avx2(const sbt_ternary_matrix *m, const float *x, int64_t rows, con
         rows_to_interleaved(x + r0 * m->in, m->in, nrows, 8 * nv, xt);
         memset(xt + m->in * 8 * nv, 0, sizeof(float) * 8 * (size_t)nv); /* the padding's zero row */
         switch (nv) {
-        case 1: f32_group(m, xt, bias, yt, 1); break;
-        case 2: f32_group(m, xt, bias, yt, 2); break;
-        case 3: f32_group(m, xt, bias, yt, 3); break;
-        default: f32_group(m, xt, bias, yt, 4); break;
+        case 1: f32_group(m, xt, bias, yt, nrows, y + r0 * m->out, 1); break;
+        case 2: f32_group(m, xt, bias, yt, nrows, y + r0 * m->out, 2); break;
+        case 3: f32_group(m, xt, bias, yt, nrows, y + r0 * m->out, 3); break;
+        default: f32_group(m, xt, bias, yt, nrows, y + r0 * m->out, 4); break;
         }
-        interleaved_to_rows(yt, m->out, nrows, 8 * nv, y + r0 * m->out);
     }
 }
 

@@ -53,8 +53,8 @@ static inline void rows_to_interleaved(const float *x, int64_t n, int nrows, int
     }
 }
 
-/* y[r * n + k] = yt[k * R + r] for r < nrows. */
-static inline void interleaved_to_rows(const float *yt, int64_t n, int nrows, int R, float *y) {
+/* y[r * ldy + k] = yt[k * R + r] for r < nrows, k < n. */
+static inline void interleaved_to_rows(const float *yt, int64_t n, int nrows, int R, float *y, int64_t ldy) {
     int r0 = 0;
     for (; r0 + 8 <= nrows; r0 += 8) {
         int64_t k = 0;
@@ -62,13 +62,13 @@ static inline void interleaved_to_rows(const float *yt, int64_t n, int nrows, in
             __m256 v[8];
             for (int i = 0; i < 8; i++) v[i] = _mm256_loadu_ps(yt + (k + i) * R + r0);
             transpose8x8(v);
-            for (int i = 0; i < 8; i++) _mm256_storeu_ps(y + (r0 + i) * n + k, v[i]);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(y + (r0 + i) * ldy + k, v[i]);
         }
         for (; k < n; k++)
-            for (int i = 0; i < 8; i++) copy4(y + (r0 + i) * n + k, yt + k * R + r0 + i);
+            for (int i = 0; i < 8; i++) copy4(y + (r0 + i) * ldy + k, yt + k * R + r0 + i);
     }
     for (int r = r0; r < nrows; r++)
-        for (int64_t k = 0; k < n; k++) copy4(y + r * n + k, yt + k * R + r);
+        for (int64_t k = 0; k < n; k++) copy4(y + r * ldy + k, yt + k * R + r);
 }
 
 #endif
