@@ -18,65 +18,29 @@
 #include <string.h>
 
 #include "core/kvline.h"
+#include "core/strbuf.h"
 #include "graph/graph_internal.h"
 
 #define GRAPH_TEXT_VERSION 1
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int failed;
-} text_out;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void
-put(text_out *t, const char *fmt, ...) {
-    if (t->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = 1;
-            return;
-        }
-        if (t->buf && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap <= t->len + (size_t)n) cap *= 2;
-        char *b = realloc(t->buf, cap);
-        if (!b) {
-            t->failed = 1;
-            return;
-        }
-        t->buf = b;
-        t->cap = cap;
-    }
-}
-
-static void put_dim(text_out *t, sbt_dim d) {
+static void put_dim(sbt_strbuf *t, sbt_dim d) {
     if (d.sym == SBT_SYM_NONE) {
-        put(t, "%lld", (long long)d.n);
+        sbt_strbuf_printf(t, "%lld", (long long)d.n);
         return;
     }
-    put(t, "%c", d.sym == SBT_SYM_BATCH ? 'B' : 'T');
-    if (d.n) put(t, "%+lld", (long long)d.n);
+    sbt_strbuf_printf(t, "%c", d.sym == SBT_SYM_BATCH ? 'B' : 'T');
+    if (d.n) sbt_strbuf_printf(t, "%+lld", (long long)d.n);
 }
 
-static void put_dims(text_out *t, const char *key, int ndim, const sbt_dim *dims) {
-    put(t, " %s=", key);
+static void put_dims(sbt_strbuf *t, const char *key, int ndim, const sbt_dim *dims) {
+    sbt_strbuf_printf(t, " %s=", key);
     for (int i = 0; i < ndim; i++) {
-        if (i) put(t, ",");
+        if (i) sbt_strbuf_printf(t, ",");
         put_dim(t, dims[i]);
     }
 }
 
-static void put_shape(text_out *t, const sbt_node *n) {
+static void put_shape(sbt_strbuf *t, const sbt_node *n) {
     sbt_dim dims[SBT_MAX_DIMS];
     for (int i = 0; i < n->ndim; i++)
         dims[i] = n->op == SBT_OP_INPUT || n->op == SBT_OP_CONST ? n->dims[i] : sbt_dim_n(n->shape[i]);
@@ -86,63 +50,68 @@ static void put_shape(text_out *t, const sbt_node *n) {
 static const char *const SPARSE_MODES[] = {"biprop", "prune", "binarize"};
 static const char *const GENERATORS[] = {"none", "sinusoidal", "qkv_mask"};
 
-static void put_attrs(text_out *t, const sbt_node *n) {
+static void put_attrs(sbt_strbuf *t, const sbt_node *n) {
     const sbt_attr *a = &n->attr;
     switch (n->op) {
-    case SBT_OP_MATMUL: put(t, " trans_a=%d trans_b=%d", a->matmul.trans_a, a->matmul.trans_b); break;
-    case SBT_OP_SCALE: put(t, " factor=%.9g", (double)a->scale.factor); break;
+    case SBT_OP_MATMUL:
+        sbt_strbuf_printf(t, " trans_a=%d trans_b=%d", a->matmul.trans_a, a->matmul.trans_b);
+        break;
+    case SBT_OP_SCALE: sbt_strbuf_printf(t, " factor=%.9g", (double)a->scale.factor); break;
     case SBT_OP_TRANSPOSE:
-        put(t, " perm=");
-        for (int i = 0; i < n->ndim; i++) put(t, i ? ",%d" : "%d", a->transpose.perm[i]);
+        sbt_strbuf_printf(t, " perm=");
+        for (int i = 0; i < n->ndim; i++) sbt_strbuf_printf(t, i ? ",%d" : "%d", a->transpose.perm[i]);
         break;
     case SBT_OP_RESHAPE: put_dims(t, "shape", a->reshape.ndim, a->reshape.shape); break;
     case SBT_OP_SLICE:
-        put(t, " axis=%d", a->slice.axis);
+        sbt_strbuf_printf(t, " axis=%d", a->slice.axis);
         put_dims(t, "start", 1, &a->slice.start);
         put_dims(t, "end", 1, &a->slice.end);
         break;
     case SBT_OP_CONCAT:
-    case SBT_OP_MEAN: put(t, " axis=%d", a->axis.axis); break;
-    case SBT_OP_LAYERNORM: put(t, " eps=%.9g", (double)a->layernorm.eps); break;
+    case SBT_OP_MEAN: sbt_strbuf_printf(t, " axis=%d", a->axis.axis); break;
+    case SBT_OP_LAYERNORM: sbt_strbuf_printf(t, " eps=%.9g", (double)a->layernorm.eps); break;
     case SBT_OP_BATCHNORM:
-        put(t, " eps=%.9g momentum=%.9g", (double)a->batchnorm.eps, (double)a->batchnorm.momentum);
+        sbt_strbuf_printf(t, " eps=%.9g momentum=%.9g", (double)a->batchnorm.eps,
+                          (double)a->batchnorm.momentum);
         break;
     case SBT_OP_DROPOUT:
-        put(t, " p=%.9g seed=%llu", (double)a->dropout.p, (unsigned long long)a->dropout.seed);
+        sbt_strbuf_printf(t, " p=%.9g seed=%llu", (double)a->dropout.p, (unsigned long long)a->dropout.seed);
         break;
     case SBT_OP_SPARSE_WEIGHT:
-        put(t, " keep=%.9g alpha=%s mode=%s", (double)a->sparse.keep,
-            a->sparse.per_row_alpha ? "row" : "layer", SPARSE_MODES[a->sparse.mode]);
+        sbt_strbuf_printf(t, " keep=%.9g alpha=%s mode=%s", (double)a->sparse.keep,
+                          a->sparse.per_row_alpha ? "row" : "layer", SPARSE_MODES[a->sparse.mode]);
         break;
     case SBT_OP_STEP_T:
-    case SBT_OP_STEP_T_LAST: put(t, " include_last=%d", a->step_t.include_last); break;
+    case SBT_OP_STEP_T_LAST: sbt_strbuf_printf(t, " include_last=%d", a->step_t.include_last); break;
     default: break;
     }
 }
 
-static void put_node(text_out *t, int id, const sbt_node *n) {
-    put(t, "%d %s %s", id, sbt_op_name(n->op), n->name);
-    if (n->op == SBT_OP_INPUT || n->op == SBT_OP_CONST) put(t, " dtype=%s", sbt_dtype_name(n->dtype));
+static void put_node(sbt_strbuf *t, int id, const sbt_node *n) {
+    sbt_strbuf_printf(t, "%d %s %s", id, sbt_op_name(n->op), n->name);
+    if (n->op == SBT_OP_INPUT || n->op == SBT_OP_CONST)
+        sbt_strbuf_printf(t, " dtype=%s", sbt_dtype_name(n->dtype));
     if (n->op == SBT_OP_INPUT || n->op == SBT_OP_PARAM || n->op == SBT_OP_STATE || n->op == SBT_OP_CONST)
         put_shape(t, n);
     if (n->op == SBT_OP_CONST && n->attr.constant.gen)
-        put(t, " gen=%s seed=%llu which=%d keep=%.9g", GENERATORS[n->attr.constant.gen],
-            (unsigned long long)n->attr.constant.seed, n->attr.constant.which, (double)n->attr.constant.keep);
+        sbt_strbuf_printf(t, " gen=%s seed=%llu which=%d keep=%.9g", GENERATORS[n->attr.constant.gen],
+                          (unsigned long long)n->attr.constant.seed, n->attr.constant.which,
+                          (double)n->attr.constant.keep);
     if (n->n_inputs) {
-        put(t, " in=");
-        for (int i = 0; i < n->n_inputs; i++) put(t, i ? ",%d" : "%d", n->inputs[i]);
+        sbt_strbuf_printf(t, " in=");
+        for (int i = 0; i < n->n_inputs; i++) sbt_strbuf_printf(t, i ? ",%d" : "%d", n->inputs[i]);
     }
     put_attrs(t, n);
-    put(t, "\n");
+    sbt_strbuf_printf(t, "\n");
 }
 
 sbt_status sbt_graph_to_text(const sbt_graph *g, char **out) {
     *out = NULL;
     if (g->status != SBT_OK) return sbt_fail(g->status, "%s", g->error);
-    text_out t = {0};
-    put(&t, "sbt-graph %d\n", GRAPH_TEXT_VERSION);
+    sbt_strbuf t = {0};
+    sbt_strbuf_printf(&t, "sbt-graph %d\n", GRAPH_TEXT_VERSION);
     for (int i = 0; i < g->count; i++) put_node(&t, i, &g->nodes[i]);
-    for (int o = 0; o < g->n_outputs; o++) put(&t, "output %d\n", g->outputs[o]);
+    for (int o = 0; o < g->n_outputs; o++) sbt_strbuf_printf(&t, "output %d\n", g->outputs[o]);
     if (t.failed || !t.buf) {
         free(t.buf);
         return sbt_fail(SBT_ERR_NOMEM, "graph: out of memory writing text");
