@@ -95,10 +95,8 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* MODEL -> OUT.onnx: the forward-only graph at batch 1 (symbolic in the file), T steps. */
 static int export_onnx(const char *in, const char *out, int length, int float_only, int json) {
-    sbt_model *m = NULL;
-    sbt_container *c_in = NULL;
-    if (sbt_model_read_file(in, &m, &c_in)) return tool_fail_lib(TOOL);
-    sbt_container_free(c_in);
+    sbt_model *m = NULL; /* .sbtm, .sbt, or an ONNX classifier (re-exported, e.g. with ternary weights) */
+    if (tool_load_model(TOOL, in, SBT_TASK_CLASSIFY, &m, NULL)) return TOOL_EXIT_RUNTIME;
     sbt_model_graph mg;
     sbt_onnx_export_options eo = sbt_onnx_export_defaults(), f32 = sbt_onnx_export_defaults();
     sbt_onnx_export_stats st, st32;

@@ -3,7 +3,8 @@
 # classifier (the paper's sizes, trained one epoch on the built-in synthetic set) is
 # written with int8 ternary weights, reported beside the float32 ONNX (about 3x smaller
 # here: biases, norms and the input layer stay float32), and ONNX Runtime runs the file
-# (when onnxruntime-node is in .deps/node); bad requests fail cleanly without an output.
+# (when onnxruntime-node is in .deps/node); an imported PyTorch model is re-exported; bad
+# requests fail cleanly without an output.
 set -uo pipefail
 source "$(dirname "$0")/lib/e2e.bash" "$@"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,6 +34,18 @@ if [ -d "$repo/.deps/node/node_modules/onnxruntime-node" ] && command -v node >/
 else
     echo "note: onnxruntime-node not installed (scripts/setup-debian.sh): ORT run not checked" >&2
 fi
+
+# An imported PyTorch model (the onnx_models fixture) goes back out as ONNX, and our own
+# native export (several inputs: x and the masks) is refused as an import, cleanly.
+torch_model="$tools/../tests/onnx_models/pre_gelu_op17.onnx"
+need_file "$torch_model"
+"$tools/sbt-export" "$torch_model" -o "$tmp/torch.onnx" >"$tmp/out" 2>&1
+rc=$?
+check "PyTorch ONNX re-exported" '[ $rc -eq 0 ] && [ -s "$tmp/torch.onnx" ] && grep -q "10 as float32" "$tmp/out"'
+"$tools/sbt-export" "$tmp/syn.onnx" -o "$tmp/again.onnx" >/dev/null 2>"$tmp/err"
+rc=$?
+check "multi-input ONNX refused: exit 1, named, no output" \
+    '[ $rc -eq 1 ] && grep -q "several data inputs" "$tmp/err" && [ ! -e "$tmp/again.onnx" ]'
 
 "$tools/sbt-export" "$tmp/missing.sbtm" -o "$tmp/bad.onnx" >/dev/null 2>"$tmp/err"
 rc=$?
