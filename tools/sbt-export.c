@@ -1,16 +1,19 @@
 /* sbt-export: pack a model into the deployable .sbt file (formats/sbt.md) and report the
- * bytes, bits per weight and entropy bound of every section. */
+ * bytes, bits per weight and entropy bound of every section; or, for an .onnx output,
+ * write the model's forward-only graph as ONNX (sbt/onnx.h) and report its size. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sbt/model_pack.h"
+#include "sbt/onnx.h"
 #include "tool_common.h"
 
 static const char *const TOOL = "sbt-export";
 
 static void usage(void) {
     printf("Usage: %s MODEL -o OUT.sbt [--encoding ENC] [--zlib] [--json]\n"
+           "       %s MODEL -o OUT.onnx [--length T] [--float] [--json]\n"
            "Pack a model (.sbtm, or .sbt) into a deployable .sbt file: sparse-binary layers as their\n"
            "keep mask (the frozen signs come back from the seed), everything else as float32. Prints\n"
            "every section's encoding, bytes, bits per weight and entropy bound, and the ratio to the\n"
@@ -23,10 +26,15 @@ static void usage(void) {
            "                      included: the baseline)\n"
            "  --zlib              deflate every section as well\n"
            "  --json              one JSON object instead of text\n"
+           "An .onnx output is the model's forward-only graph (opset 17, symbolic batch, T steps:\n"
+           "--length, default the model's max_len) with its inputs x, and the masks if it reads\n"
+           "them; ternary Linear weights (binarised, SBT) as int8 codes and a scale through\n"
+           "DequantizeLinear unless --float. Reports its size beside the all-float32 ONNX.\n"
            "  -h, --help          this help      -V, --version   the version\n\n"
            "Example:\n"
-           "  %s jv.sbtm -o jv.sbt\n",
-           TOOL, TOOL);
+           "  %s jv.sbtm -o jv.sbt\n"
+           "  %s jv.sbtm -o jv.onnx\n",
+           TOOL, TOOL, TOOL, TOOL);
 }
 
 /* Name of a section for JSON: names are printable ASCII, so only " and \ need escaping. */
@@ -80,16 +88,54 @@ static int parse_encoding(const char *s, sbt_model_pack_options *o) {
     return 0;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* MODEL -> OUT.onnx: the forward-only graph at batch 1 (symbolic in the file), T steps. */
+static int export_onnx(const char *in, const char *out, int length, int float_only, int json) {
+    sbt_model *m = NULL; /* .sbtm, .sbt, or an ONNX classifier (re-exported, e.g. with ternary weights) */
+    if (tool_load_model(TOOL, in, SBT_TASK_CLASSIFY, &m, NULL)) return TOOL_EXIT_RUNTIME;
+    sbt_model_graph mg;
+    sbt_onnx_export_options eo = sbt_onnx_export_defaults(), f32 = sbt_onnx_export_defaults();
+    sbt_onnx_export_stats st, st32;
+    eo.ternary = !float_only;
+    sbt_status s = sbt_model_graph_build_infer(m, 1, length > 0 ? length : m->cfg.max_len, &mg);
+    if (!s) {
+        s = sbt_onnx_export_size(mg.graph, mg.x, mg.output, &f32, &st32);
+        if (!s) s = sbt_onnx_export(mg.graph, mg.x, mg.output, out, &eo, &st);
+        sbt_model_graph_free(&mg);
+    }
+    sbt_model_free(m);
+    if (s) return tool_fail_lib(TOOL);
+    double ratio = (double)st32.file_bytes / (double)st.file_bytes;
+    if (json) {
+        printf("{\"file\":");
+        json_string(out);
+        printf(",\"format\":\"onnx\",\"bytes\":%zu,\"f32_bytes\":%zu,\"ratio_to_f32\":%.6g,\"ternary_"
+               "layers\":%d,"
+               "\"float_layers\":%d}\n",
+               st.file_bytes, st32.file_bytes, ratio, st.ternary_layers, st.float_layers);
+    } else
+        printf("%s: ONNX (opset 17), %zu bytes; %d Linear weights as int8 ternary codes, %d as float32\n"
+               "float32 ONNX %zu bytes: %.2fx smaller\n",
+               out, st.file_bytes, st.ternary_layers, st.float_layers, st32.file_bytes, ratio);
+    return TOOL_EXIT_OK;
+}
+
 int main(int argc, char **argv) {
     static const struct option longs[] = {{"output", required_argument, 0, 'o'},
                                           {"encoding", required_argument, 0, 'e'},
                                           {"zlib", no_argument, 0, 'z'},
                                           {"json", no_argument, 0, 'j'},
+                                          {"length", required_argument, 0, 'l'},
+                                          {"float", no_argument, 0, 'f'},
                                           {"help", no_argument, 0, 'h'},
                                           {"version", no_argument, 0, 'V'},
                                           {0, 0, 0, 0}};
     const char *out = NULL;
-    int json = 0, c;
+    int json = 0, c, length = 0, float_only = 0;
     sbt_model_pack_options opt = {0, 0, 0};
     while ((c = getopt_long(argc, argv, "o:hV", longs, NULL)) != -1) {
         switch (c) {
@@ -101,6 +147,14 @@ int main(int argc, char **argv) {
             break;
         case 'z': opt.flags |= SBT_PACK_ZLIB; break;
         case 'j': json = 1; break;
+        case 'l': {
+            long v;
+            if (tool_parse_int(optarg, 1, 1 << 20, &v))
+                return tool_usage_error(TOOL, "--length: '%s' is not an integer in [1, 1048576]", optarg);
+            length = (int)v;
+            break;
+        }
+        case 'f': float_only = 1; break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
         default: return tool_usage_error(TOOL, "unknown option");
@@ -109,6 +163,7 @@ int main(int argc, char **argv) {
     if (optind != argc - 1) return tool_usage_error(TOOL, "expected one MODEL argument");
     if (!out) return tool_usage_error(TOOL, "-o OUT.sbt is required");
     const char *in = argv[optind];
+    if (ends_with(out, ".onnx")) return export_onnx(in, out, length, float_only, json);
     sbt_model *m = NULL;
     sbt_container *c_in = NULL; /* every section of the input, task settings included */
     if (sbt_model_read_file(in, &m, &c_in)) return tool_fail_lib(TOOL);

@@ -7,10 +7,10 @@
  * too); a crash, a sanitizer report, a refusal without the file's name or a failing
  * forward pass is a finding.
  *
- * Seed corpus: the PyTorch models that tests/golden/onnx_models.py writes (the
- * onnx_models test fixture: the .onnx files in build/tests/onnx_models). Built with
- * -DFUZZ_SEED_MAIN instead, this file is a small program that writes two more seeds
- * (a native graph exported as float32 and as ternary ONNX) into the directory given.
+ * Built with -DFUZZ_SEED_MAIN instead, this file is a small program that writes the
+ * seed corpus into the directory given: a native graph exported as float32 and as
+ * ternary ONNX, and the PyTorch test models (tests/golden/onnx_models.py, written by
+ * ctest's onnx_models fixture) when they are there.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +48,42 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
 }
 
 #ifdef FUZZ_SEED_MAIN
+#include <dirent.h>
+
+/* Copies the test models (tests/golden/onnx_models.py, written by ctest's onnx_models
+ * fixture) under 256 KB from $SBT_ONNX_MODELS or build/tests/onnx_models beside this
+ * source; none there is not an error (the native seeds remain). */
+static int copy_test_models(const char *corpus) {
+    char dir[4096];
+    const char *env = getenv("SBT_ONNX_MODELS");
+    if (env && *env) {
+        snprintf(dir, sizeof dir, "%s", env);
+    } else {
+        snprintf(dir, sizeof dir, "%s", __FILE__);
+        char *cut = strstr(dir, "/tests/fuzz/fuzz_onnx.c");
+        if (!cut) return 0;
+        strcpy(cut, "/build/tests/onnx_models");
+    }
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int copied = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".onnx")) continue;
+        char src[8192], dst[8192];
+        snprintf(src, sizeof src, "%s/%s", dir, e->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", corpus, e->d_name);
+        FILE *in = fopen(src, "rb"), *out = NULL;
+        static unsigned char buf[1 << 18];
+        size_t len = in ? fread(buf, 1, sizeof buf, in) : 0;
+        if (in && len < sizeof buf && (out = fopen(dst, "wb"))) copied += fwrite(buf, 1, len, out) == len;
+        if (in) fclose(in);
+        if (out) fclose(out);
+    }
+    closedir(d);
+    return copied;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
@@ -72,6 +108,7 @@ int main(int argc, char **argv) {
         bad |= sbt_onnx_export(g, x, y, path, &eo, NULL) != SBT_OK;
     }
     if (bad) fprintf(stderr, "%s\n", sbt_last_error());
+    if (!bad) fprintf(stderr, "fuzz_onnx_seeds: 2 native seeds, %d test models\n", copy_test_models(argv[1]));
     sbt_graph_free(g);
     return bad;
 }

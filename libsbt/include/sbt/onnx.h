@@ -110,6 +110,9 @@ typedef struct sbt_onnx_export_stats {
 } sbt_onnx_export_stats;
 
 sbt_onnx_export_options sbt_onnx_export_defaults(void);
+/* The same without writing: stats->file_bytes is the size the file would have. */
+sbt_status sbt_onnx_export_size(sbt_graph *g, int input, int output, const sbt_onnx_export_options *opt,
+                                sbt_onnx_export_stats *stats);
 /* `stats` may be NULL. The graph must be finalised. */
 sbt_status sbt_onnx_export(sbt_graph *g, int input, int output, const char *path,
                            const sbt_onnx_export_options *opt, sbt_onnx_export_stats *stats);

@@ -693,8 +693,10 @@ sbt_onnx_export_options sbt_onnx_export_defaults(void) {
     return o;
 }
 
-sbt_status sbt_onnx_export(sbt_graph *g, int input, int output, const char *path,
-                           const sbt_onnx_export_options *opt, sbt_onnx_export_stats *stats) {
+/* The model's bytes (path == NULL: size only), or the file written. */
+static sbt_status export_to(sbt_graph *g, int input, int output, const char *path,
+                            const sbt_onnx_export_options *opt, sbt_onnx_export_stats *stats) {
+    const char *what = path ? path : "ONNX export";
     sbt_onnx_export_options defaults = sbt_onnx_export_defaults();
     sbt_onnx_export_stats local;
     if (!opt) opt = &defaults;
@@ -703,7 +705,7 @@ sbt_status sbt_onnx_export(sbt_graph *g, int input, int output, const char *path
     if (input < 0 || input >= sbt_graph_count(g) || sbt_node_op(g, input) != SBT_OP_INPUT ||
         output <= input || output >= sbt_graph_count(g) || !sbt_graph_value(g, output))
         return sbt_fail(SBT_ERR_ARG, "%s: ONNX export needs a finalised graph, its input and a later output",
-                        path);
+                        what);
     exporter ex = {.g = g, .opt = opt, .stats = stats};
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -712,13 +714,24 @@ sbt_status sbt_onnx_export(sbt_graph *g, int input, int output, const char *path
     free(ex.owned);
     free(ex.nodes);
     free(ex.inits);
-    if (st == SBT_OK) st = sbt_write_file_atomic(path, bytes, len);
-    if (st != SBT_OK && strstr(sbt_last_error(), path) == NULL) {
+    if (st == SBT_OK && path) st = sbt_write_file_atomic(path, bytes, len);
+    if (st != SBT_OK && strstr(sbt_last_error(), what) == NULL) {
         char why[512]; /* sbt_fail must not read the buffer it writes */
         snprintf(why, sizeof why, "%s", sbt_last_error());
-        st = sbt_fail(st, "%s: %s", path, why);
+        st = sbt_fail(st, "%s: %s", what, why);
     }
     free(bytes);
     stats->file_bytes = st == SBT_OK ? len : 0;
     return st;
+}
+
+sbt_status sbt_onnx_export(sbt_graph *g, int input, int output, const char *path,
+                           const sbt_onnx_export_options *opt, sbt_onnx_export_stats *stats) {
+    if (!path) return sbt_fail(SBT_ERR_ARG, "ONNX export: no output path");
+    return export_to(g, input, output, path, opt, stats);
+}
+
+sbt_status sbt_onnx_export_size(sbt_graph *g, int input, int output, const sbt_onnx_export_options *opt,
+                                sbt_onnx_export_stats *stats) {
+    return export_to(g, input, output, NULL, opt, stats);
 }
