@@ -3,8 +3,10 @@
  * write the model's forward-only graph as ONNX (sbt/onnx.h) and report its size. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "sbt/c_export.h"
 #include "sbt/model_pack.h"
 #include "sbt/onnx.h"
 #include "tool_common.h"
@@ -14,6 +16,7 @@ static const char *const TOOL = "sbt-export";
 static void usage(void) {
     printf("Usage: %s MODEL -o OUT.sbt [--encoding ENC] [--zlib] [--json]\n"
            "       %s MODEL -o OUT.onnx [--length T] [--float] [--json]\n"
+           "       %s MODEL -o OUT.c [--length T] [--prefix NAME]\n"
            "Pack a model (.sbtm, or .sbt) into a deployable .sbt file: sparse-binary layers as their\n"
            "keep mask (the frozen signs come back from the seed), everything else as float32. Prints\n"
            "every section's encoding, bytes, bits per weight and entropy bound, and the ratio to the\n"
@@ -30,11 +33,16 @@ static void usage(void) {
            "--length, default the model's max_len) with its inputs x, and the masks if it reads\n"
            "them; ternary Linear weights (binarised, SBT) as int8 codes and a scale through\n"
            "DequantizeLinear unless --float. Reports its size beside the all-float32 ONNX.\n"
+           "A .c output (with OUT.h beside it) is dependency-free C99 for microcontrollers: the\n"
+           "weights as static const arrays (ternary layers as 2-bit codes and an alpha per row), one\n"
+           "static arena sized at export, and int NAME_predict(window, steps, out) (sbt/c_export.h);\n"
+           "--prefix NAME (default sbt_model). Reports the bytes of weights (flash) and arena (RAM).\n"
            "  -h, --help          this help      -V, --version   the version\n\n"
            "Example:\n"
            "  %s jv.sbtm -o jv.sbt\n"
-           "  %s jv.sbtm -o jv.onnx\n",
-           TOOL, TOOL, TOOL, TOOL);
+           "  %s jv.sbtm -o jv.onnx\n"
+           "  %s smd.sbtm -o smd.c --prefix smd\n",
+           TOOL, TOOL, TOOL, TOOL, TOOL, TOOL);
 }
 
 /* Name of a section for JSON: names are printable ASCII, so only " and \ need escaping. */
@@ -124,17 +132,35 @@ static int export_onnx(const char *in, const char *out, int length, int float_on
     return TOOL_EXIT_OK;
 }
 
+/* MODEL -> OUT.c and OUT.h: C99 source of the forward-only graph at batch 1, T steps. */
+static int export_c(const char *in, const char *out, int length, const char *prefix) {
+    size_t n = strlen(out);
+    char *h_path = malloc(n + 1);
+    if (!h_path) return TOOL_EXIT_RUNTIME;
+    memcpy(h_path, out, n + 1);
+    h_path[n - 1] = 'h';
+    sbt_model *m = NULL;
+    int rc = tool_check_output(TOOL, h_path) || tool_load_model(TOOL, in, SBT_TASK_CLASSIFY, &m, NULL);
+    sbt_c_export_options o = {.prefix = prefix, .length = length};
+    sbt_c_export_stats st;
+    if (!rc && sbt_c_export(m, &o, out, h_path, &st)) rc = tool_fail_lib(TOOL);
+    if (!rc)
+        printf("%s, %s: C99; %d Linear layers as 2-bit ternary codes, %d as float32; %zu bytes of weights "
+               "(flash), %zu bytes of activations (RAM)\n",
+               out, h_path, st.ternary_layers, st.float_layers, st.weight_bytes, st.arena_bytes);
+    sbt_model_free(m);
+    free(h_path);
+    return rc ? TOOL_EXIT_RUNTIME : TOOL_EXIT_OK;
+}
+
 int main(int argc, char **argv) {
-    static const struct option longs[] = {{"output", required_argument, 0, 'o'},
-                                          {"encoding", required_argument, 0, 'e'},
-                                          {"zlib", no_argument, 0, 'z'},
-                                          {"json", no_argument, 0, 'j'},
-                                          {"length", required_argument, 0, 'l'},
-                                          {"float", no_argument, 0, 'f'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {"version", no_argument, 0, 'V'},
-                                          {0, 0, 0, 0}};
-    const char *out = NULL;
+    static const struct option longs[] = {
+        {"output", required_argument, 0, 'o'}, {"encoding", required_argument, 0, 'e'},
+        {"zlib", no_argument, 0, 'z'},         {"json", no_argument, 0, 'j'},
+        {"length", required_argument, 0, 'l'}, {"float", no_argument, 0, 'f'},
+        {"prefix", required_argument, 0, 'p'}, {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
+    const char *out = NULL, *prefix = NULL;
     int json = 0, c, length = 0, float_only = 0;
     sbt_model_pack_options opt = {0, 0, 0};
     while ((c = getopt_long(argc, argv, "o:hV", longs, NULL)) != -1) {
@@ -155,6 +181,7 @@ int main(int argc, char **argv) {
             break;
         }
         case 'f': float_only = 1; break;
+        case 'p': prefix = optarg; break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
         default: return tool_usage_error(TOOL, "unknown option");
@@ -164,6 +191,7 @@ int main(int argc, char **argv) {
     if (!out) return tool_usage_error(TOOL, "-o OUT.sbt is required");
     const char *in = argv[optind];
     if (ends_with(out, ".onnx")) return export_onnx(in, out, length, float_only, json);
+    if (ends_with(out, ".c")) return export_c(in, out, length, prefix);
     sbt_model *m = NULL;
     sbt_container *c_in = NULL; /* every section of the input, task settings included */
     if (sbt_model_read_file(in, &m, &c_in)) return tool_fail_lib(TOOL);

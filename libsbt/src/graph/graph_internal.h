@@ -99,6 +99,9 @@ sbt_shape_fn sbt_shape_rule(sbt_op op);
 /* NumPy broadcasting of a and b into out's shape; 0 if they do not broadcast. */
 int sbt_broadcast_shape(const sbt_node *a, const sbt_node *b, int *ndim, int64_t *shape);
 
+/* 1 when b, without its leading 1s, is a trailing block of out's shape (ops_elementwise.c). */
+int sbt_is_trailing_block(const sbt_node *b, const sbt_node *out);
+
 /* Generated consts (ops/const_gen.c): fills (length, width) floats. */
 void sbt_const_generate(const sbt_attr *a, int64_t length, int64_t width, float *out);
 

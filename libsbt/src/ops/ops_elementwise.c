@@ -14,7 +14,7 @@
 static int same_shape(const sbt_node *x, const sbt_node *out) { return x->size == out->size; }
 
 /* 1 when b, without its leading 1s, is a trailing block of the output's shape. */
-static int is_trailing_block(const sbt_node *b, const sbt_node *out) {
+int sbt_is_trailing_block(const sbt_node *b, const sbt_node *out) {
     int lead = 0;
     while (lead < b->ndim - 1 && b->shape[lead] == 1) lead++;
     if (b->ndim - lead > out->ndim) return 0;
@@ -68,7 +68,7 @@ static walk4 walk_of(const sbt_node *out, const sbt_node *a, const sbt_node *b) 
     sbt_status sbt_fwd_##name(sbt_graph *g, sbt_node *n) {                                                   \
         const sbt_node *A = in_node(g, n, 0), *B = in_node(g, n, 1);                                         \
         const float *a = A->value, *b = B->value;                                                            \
-        if (same_shape(A, n) && is_trailing_block(B, n)) {                                                   \
+        if (same_shape(A, n) && sbt_is_trailing_block(B, n)) {                                               \
             int64_t nb = B->size, repeats = n->size / nb;                                                    \
             for (int64_t r = 0; r < repeats; r++) {                                                          \
                 const float *ar = a + r * nb;                                                                \
@@ -97,7 +97,7 @@ BINARY_FORWARD(div, av / bv)
     sbt_status sbt_bwd_##name(sbt_graph *g, sbt_node *n) {                                                   \
         sbt_node *A = in_node(g, n, 0), *B = in_node(g, n, 1);                                               \
         const float *a = A->value, *b = B->value;                                                            \
-        if (same_shape(A, n) && is_trailing_block(B, n)) {                                                   \
+        if (same_shape(A, n) && sbt_is_trailing_block(B, n)) {                                               \
             int64_t nb = B->size, repeats = n->size / nb;                                                    \
             for (int64_t r = 0; r < repeats; r++) {                                                          \
                 const float *ar = a + r * nb, *dy = n->grad + r * nb;                                        \
