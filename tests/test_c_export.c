@@ -2,7 +2,7 @@
  * (-std=c99 -Wall -Wextra -Werror -pedantic) and give the runtime's outputs (sbt_predict on
  * sgemm) within 1e-5 of the output scale, for classifiers (BatchNorm, padding, full and
  * Q/K/V-mask attention) and forecasters (Step-T, LayerNorm, the last-step frame), dense
- * and sparse binary; ternary layers are written as 2-bit codes. */
+ * and sparse binary; ternary layers are written as base-3 codes (5 a byte). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

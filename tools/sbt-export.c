@@ -34,7 +34,8 @@ static void usage(void) {
            "them; ternary Linear weights (binarised, SBT) as int8 codes and a scale through\n"
            "DequantizeLinear unless --float. Reports its size beside the all-float32 ONNX.\n"
            "A .c output (with OUT.h beside it) is dependency-free C99 for microcontrollers: the\n"
-           "weights as static const arrays (ternary layers as 2-bit codes and an alpha per row), one\n"
+           "weights as static const arrays (ternary layers as base-3 codes, 5 weights a byte, and an alpha "
+           "per row), one\n"
            "static arena sized at export, and int NAME_predict(window, steps, out) (sbt/c_export.h);\n"
            "--prefix NAME (default sbt_model). Reports the bytes of weights (flash) and arena (RAM).\n"
            "  -h, --help          this help      -V, --version   the version\n\n"
@@ -145,7 +146,8 @@ static int export_c(const char *in, const char *out, int length, const char *pre
     sbt_c_export_stats st;
     if (!rc && sbt_c_export(m, &o, out, h_path, &st)) rc = tool_fail_lib(TOOL);
     if (!rc)
-        printf("%s, %s: C99; %d Linear layers as 2-bit ternary codes, %d as float32; %zu bytes of weights "
+        printf("%s, %s: C99; %d Linear layers as ternary codes (1.6 bits a weight), %d as float32; %zu bytes "
+               "of weights "
                "(flash), %zu bytes of activations (RAM)\n",
                out, h_path, st.ternary_layers, st.float_layers, st.weight_bytes, st.arena_bytes);
     sbt_model_free(m);

@@ -5,8 +5,9 @@
  * batch 1 and one window length, and printed as two files:
  *   NAME.h  the interface: PREFIX_CHANNELS, PREFIX_OUTPUTS, PREFIX_LENGTH and
  *           int PREFIX_predict(const float *window, int steps, float *out);
- *   NAME.c  the weights as static const arrays (ternary layers as 2-bit codes plus one
- *           alpha per output row; the rest float32), one static arena for every
+ *   NAME.c  the weights as static const arrays (ternary layers as base-3 codes, 5 weights
+ *           per byte, plus one alpha per output row; the rest float32; the sinusoidal
+ *           position table computed at the first call, not stored), one static arena for every
  *           activation (sized and laid out at export from the graph's liveness plan), and
  *           the forward pass as straight-line calls of small loops. No malloc, no other
  *           library than libm (expf, sqrtf, erff).
@@ -43,7 +44,7 @@ typedef struct sbt_c_export_options {
 
 typedef struct sbt_c_export_stats {
     size_t weight_bytes; /* static const data (flash) */
-    size_t arena_bytes;  /* static activations (RAM) */
+    size_t arena_bytes;  /* static activations and computed tables (RAM) */
     int ternary_layers, float_layers;
 } sbt_c_export_stats;
 

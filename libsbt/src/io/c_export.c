@@ -43,17 +43,25 @@ static const char *const HELPERS[H_COUNT] = {
                 "}\n"
                 "\n",
     [H_TERNARY] =
-        "/* codes: 2 bits per weight, 4 per byte in row-major order; 1 = +alpha, 2 = -alpha. */\n"
+        "/* codes: base 3, 5 weights per byte (1.6 bits per weight) in row-major order, the first\n"
+        " * weight the lowest digit; digit 1 = +alpha, 2 = -alpha, 0 = zero. */\n"
         "static void ternary_linear(const float *x, int rows, int in, int out, const unsigned char *codes,\n"
         "                           const float *alpha, const float *b, float *y) {\n"
         "    for (int r = 0; r < rows; r++)\n"
         "        for (int o = 0; o < out; o++) {\n"
+        "            long idx = (long)o * in;\n"
+        "            int byte = codes[idx / 5], pos = (int)(idx % 5);\n"
         "            float s = 0.0f;\n"
-        "            long base = (long)o * in;\n"
+        "            for (int j = 0; j < pos; j++) byte /= 3;\n"
         "            for (int k = 0; k < in; k++) {\n"
-        "                int c = (codes[(base + k) >> 2] >> (((base + k) & 3) * 2)) & 3;\n"
-        "                if (c == 1) s += x[r * in + k];\n"
-        "                else if (c == 2) s -= x[r * in + k];\n"
+        "                int d = byte % 3;\n"
+        "                if (d == 1) s += x[r * in + k];\n"
+        "                else if (d == 2) s -= x[r * in + k];\n"
+        "                byte /= 3;\n"
+        "                if (++pos == 5 && k + 1 < in) {\n"
+        "                    pos = 0;\n"
+        "                    byte = codes[(idx + k + 1) / 5];\n"
+        "                }\n"
         "            }\n"
         "            y[r * out + o] = s * alpha[o] + (b ? b[o] : 0.0f);\n"
         "        }\n"
@@ -202,7 +210,7 @@ static const char *const HELPERS[H_COUNT] = {
 };
 
 typedef struct {
-    sbt_strbuf body, data; /* the forward pass; the static arrays */
+    sbt_strbuf body, data, init; /* the forward pass; the static arrays; first-call set-up */
     const sbt_graph *g;
     const float *arena_base; /* the instance's arena: activation offsets are from here */
     int64_t scratch_floats;  /* Step-T probabilities */
@@ -246,8 +254,8 @@ static void emit_floats(emitter *e, const char *name, const float *v, int64_t n)
     e->stats.weight_bytes += (size_t)n * sizeof(float);
 }
 
-/* Weight W of a Linear as 2-bit codes plus alpha per row when every row is ternary;
- * returns 1 then, 0 to keep it float. */
+/* Weight W of a Linear as base-3 codes (5 per byte) plus alpha per row when every row is
+ * ternary; returns 1 then, 0 to keep it float. */
 static int emit_ternary(emitter *e, int id, const float *w, int64_t out, int64_t in) {
     float *alpha = malloc((size_t)out * sizeof(float));
     int ok = alpha != NULL;
@@ -256,13 +264,14 @@ static int emit_ternary(emitter *e, int id, const float *w, int64_t out, int64_t
         free(alpha);
         return 0;
     }
-    int64_t n = out * in, bytes = (n + 3) / 4;
+    int64_t n = out * in, bytes = (n + 4) / 5;
     sbt_strbuf_printf(&e->data, "static const unsigned char T%d[%lld] = {", id, (long long)bytes);
     for (int64_t b = 0; b < bytes; b++) {
         unsigned v = 0;
-        for (int j = 0; j < 4 && 4 * b + j < n; j++) {
-            float x = w[4 * b + j];
-            v |= (x > 0.0f ? 1u : x < 0.0f ? 2u : 0u) << (2 * j);
+        for (int j = 4; j >= 0; j--) {
+            int64_t i = 5 * b + j;
+            float x = i < n ? w[i] : 0.0f;
+            v = 3 * v + (x > 0.0f ? 1u : x < 0.0f ? 2u : 0u);
         }
         sbt_strbuf_printf(&e->data, "%s%u", !b ? "\n    " : b % 16 ? ", " : ",\n    ", v);
     }
@@ -302,10 +311,26 @@ static int emit_linear(emitter *e, const sbt_node *n) {
     return 0;
 }
 
-/* Leaves with data become static arrays (a ternary Linear weight is written by its Linear). */
+/* Leaves with data become static arrays (a ternary Linear weight is written by its Linear);
+ * the sinusoidal position table is computed at the first call instead of stored. */
 static void emit_leaf_data(emitter *e, int id, const int *ternary_weight) {
     const sbt_node *n = &e->g->nodes[id];
     if (n->op == SBT_OP_INPUT || ternary_weight[id]) return;
+    if (n->op == SBT_OP_CONST && n->attr.constant.gen == SBT_GEN_SINUSOIDAL) {
+        sbt_strbuf_printf(&e->data, "static float W%d[%lld];\n", id, (long long)n->size);
+        sbt_strbuf_printf(
+            &e->init,
+            "        for (int t = 0; t < %lld; t++)\n"
+            "            for (int i = 0; i < %lld; i += 2) {\n"
+            "                double freq = exp(-(double)i * log(10000.0) / %lld.0);\n"
+            "                W%d[t * %lld + i] = (float)sin((double)t * freq);\n"
+            "                if (i + 1 < %lld) W%d[t * %lld + i + 1] = (float)cos((double)t * freq);\n"
+            "            }\n",
+            (long long)n->shape[0], (long long)n->shape[1], (long long)n->shape[1], id,
+            (long long)n->shape[1], (long long)n->shape[1], id, (long long)n->shape[1]);
+        e->stats.arena_bytes += (size_t)n->size * sizeof(float);
+        return;
+    }
     char name[32];
     snprintf(name, sizeof name, "W%d", id);
     emit_floats(e, name, n->value, n->size);
@@ -525,6 +550,10 @@ static void emit_predict(emitter *e, const sbt_model *m, const sbt_model_graph *
     sbt_strbuf_printf(b, "\nint %s_predict(const float *window, int steps, float *out) {\n", prefix);
     sbt_strbuf_printf(b, "    float *x = %s, *step_mask = %s, *attn_mask = %s, last[%d];\n", x, sm, am, c);
     sbt_strbuf_printf(b, "    (void)last;\n");
+    if (e->init.buf) {
+        sbt_strbuf_printf(b, "    static int ready;\n    if (!ready) {\n%s        ready = 1;\n    }\n",
+                          e->init.buf);
+    }
     if (classify)
         sbt_strbuf_printf(b, "    if (steps < 1 || steps > %d) return -1;\n", length);
     else
@@ -636,12 +665,12 @@ sbt_status sbt_c_export(sbt_model *m, const sbt_c_export_options *o, const char 
             if (e.used[h]) sbt_strbuf_printf(&c, "%s", HELPERS[h]);
         sbt_strbuf_printf(&c, "%s", e.data.buf ? e.data.buf : "");
     }
-    e.stats.arena_bytes = (arena_floats + (size_t)e.scratch_floats) * sizeof(float);
+    e.stats.arena_bytes += (arena_floats + (size_t)e.scratch_floats) * sizeof(float);
     sbt_model_graph_free(&mg);
     char *h = rc ? NULL : header_text(m, prefix, upper, length);
     if (rc)
         st = sbt_fail(SBT_ERR_UNSUPPORTED, "%s", e.err);
-    else if (c.failed || e.body.failed || e.data.failed || !h)
+    else if (c.failed || e.body.failed || e.data.failed || e.init.failed || !h)
         st = sbt_fail(SBT_ERR_NOMEM, "C export: out of memory");
     if (!st) st = sbt_write_file_atomic(h_path, h, strlen(h));
     if (!st) st = sbt_write_file_atomic(c_path, c.buf, c.len);
@@ -651,5 +680,6 @@ sbt_status sbt_c_export(sbt_model *m, const sbt_c_export_options *o, const char 
     free(c.buf);
     free(e.body.buf);
     free(e.data.buf);
+    free(e.init.buf);
     return st;
 }
