@@ -362,10 +362,17 @@ static sbt_status plot_latency_group(const sbt_report *r, int first, char impls[
     char plot[1024];
     int len = snprintf(plot, sizeof plot, "plot");
     for (int k = 0; k < n_impl && len < (int)sizeof plot - 100; k++) {
-        char s[64];
+        char s[64], legend[80];
         safe_title(s, sizeof s, impls[k]);
+        /* sbt-bench names its runs forward (sgemm) and forward-<kernel> */
+        if (!strcmp(s, "forward"))
+            snprintf(legend, sizeof legend, "sbt (sgemm)");
+        else if (!strncmp(s, "forward-", 8))
+            snprintf(legend, sizeof legend, "sbt %s", s + 8);
+        else
+            snprintf(legend, sizeof legend, "%s", s);
         len += snprintf(plot + len, sizeof plot - (size_t)len, "%s $d using %d%s title '%s'", k ? "," : "",
-                        2 + k, k ? "" : ":xtic(1)", !strcmp(s, "forward") ? "sbt (forward)" : s);
+                        2 + k, k ? "" : ":xtic(1)", legend);
     }
     snprintf(stem, sizeof stem, "latency_b%d_t%d", batch, threads);
     outputs(&t, dir, stem, plot);

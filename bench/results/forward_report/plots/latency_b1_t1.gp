@@ -12,18 +12,18 @@ set style fill solid 0.8 border -1
 set datafile missing '?'
 set xtics rotate by -20
 $d << EOD
-classify-dense/full 345.405797 642.660864
-classify-dense/qkv-mask 354.881401 715.073616
-classify-dense/step-t 276.625599 885.138225
-classify-dense/self 188.500763 573.364362
-classify-sbt/full 342.78491 689.535181
-classify-sbt/qkv-mask 333.034502 523.841864
-classify-sbt/step-t 262.049072 784.502
-classify-sbt/self 178.811383 428.598036
+classify-dense/full 410.184288 491.631597 441.747505 1000.7227
+classify-dense/qkv-mask 373.222455 276.342064 263.887188 1005.97439
+classify-dense/step-t 278.787133 317.680713 327.286582 970.545124
+classify-dense/self 266.468896 234.316273 293.256839 617.124623
+classify-sbt/full 407.196881 204.428924 142.876045 947.799728
+classify-sbt/qkv-mask 349.755211 179.375702 186.683121 929.864217
+classify-sbt/step-t 285.643907 115.844765 66.6027292 989.508196
+classify-sbt/self 294.763971 109.103686 60.9474703 595.050812
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
 set output 'bench/results/forward_report/plots/latency_b1_t1.png.tmp'
-plot $d using 2:xtic(1) title 'sbt (forward)', $d using 3 title 'torch'
+plot $d using 2:xtic(1) title 'sbt (sgemm)', $d using 3 title 'sbt ternary-f32', $d using 4 title 'sbt ternary-i8', $d using 5 title 'torch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
 set output 'bench/results/forward_report/plots/latency_b1_t1.svg.tmp'
 replot
