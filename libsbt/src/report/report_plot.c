@@ -408,9 +408,10 @@ sbt_status rpt_render_plots(const sbt_report *r, const char *out_dir, const char
     if (!st) st = plot_macs(r, out_dir, gnuplot, out);
     if (!st) st = plot_latency(r, out_dir, gnuplot, out);
     if (!r->n_packed)
-        snprintf(
-            out->skipped, sizeof out->skipped,
-            "No packed-format JSON was given, so the plot of real encodings' sizes was skipped: the storage "
-            "plot shows float32, the paper's 1-bit convention and the entropy bound only.");
+        snprintf(out->skipped, sizeof out->skipped,
+                 "No packed-format JSON was given (packed sizes or sbt-export --json), so the plot of real "
+                 "encodings' sizes was skipped: the storage plot shows float32, the paper's 1-bit convention "
+                 "and the "
+                 "entropy bound only.");
     return st;
 }
