@@ -12,19 +12,19 @@ set style fill solid 0.8 border -1
 set datafile missing '?'
 set xtics rotate by -20
 $d << EOD
-classify-dense/full 410.184288 491.631597 441.747505 1000.7227
-classify-dense/qkv-mask 373.222455 276.342064 263.887188 1005.97439
-classify-dense/step-t 278.787133 317.680713 327.286582 970.545124
-classify-dense/self 266.468896 234.316273 293.256839 617.124623
-classify-sbt/full 407.196881 204.428924 142.876045 947.799728
-classify-sbt/qkv-mask 349.755211 179.375702 186.683121 929.864217
-classify-sbt/step-t 285.643907 115.844765 66.6027292 989.508196
-classify-sbt/self 294.763971 109.103686 60.9474703 595.050812
+classify-dense/full 362.663136 356.441259 359.809628 277.788762 877.199075
+classify-dense/qkv-mask 318.433719 316.959454 352.749205 336.936977 941.692896
+classify-dense/self 187.11053 233.904518 230.952444 228.428273 554.884543
+classify-dense/step-t 286.491862 288.397364 273.632424 262.058379 690.430144
+classify-sbt/full 270.915442 346.499782 275.282629 146.820439 702.402144
+classify-sbt/qkv-mask 278.182249 670.592643 180.680131 145.072605 704.934511
+classify-sbt/self 173.12136 237.160723 76.2781261 29.9778456 294.453008
+classify-sbt/step-t 257.800003 268.560432 145.171917 54.4736402 454.037273
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b1_t1.png.tmp'
-plot $d using 2:xtic(1) title 'sbt (sgemm)', $d using 3 title 'sbt ternary-f32', $d using 4 title 'sbt ternary-i8', $d using 5 title 'torch'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t1.png.tmp'
+plot $d using 2:xtic(1) title 'ort', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'torch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b1_t1.svg.tmp'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t1.svg.tmp'
 replot
 unset output

@@ -12,19 +12,19 @@ set style fill solid 0.8 border -1
 set datafile missing '?'
 set xtics rotate by -20
 $d << EOD
-classify-dense/full 24310.9014 27029.3344 26486.409 42330.7907
-classify-dense/qkv-mask 20193.5841 17319.7192 23593.2508 36964.7427
-classify-dense/step-t 19150.1448 20114.3644 19547.5972 32066.3265
-classify-dense/self 14738.1653 17134.7005 17642.6461 26591.5037
-classify-sbt/full 20598.0816 12859.5869 9914.38973 40277.7457
-classify-sbt/qkv-mask 24474.9866 14255.8727 12670.582 35210.816
-classify-sbt/step-t 17075.3288 6473.89589 4861.74661 36287.4757
-classify-sbt/self 18385.2702 6344.18454 4663.25824 27530.714
+classify-dense/full 9906.29367 21908.4881 17757.4845 15899.726 34344.5264
+classify-dense/qkv-mask 9469.55433 22036.209 21959.1455 21703.5395 30559.6518
+classify-dense/self 5176.81076 14722.8637 13887.3721 13968.0793 22442.4388
+classify-dense/step-t 6352.15763 17038.3081 15882.2291 15363.8326 30351.4636
+classify-sbt/full 6088.03863 22716.2218 11804.5206 9248.09487 24379.0377
+classify-sbt/qkv-mask 5844.47905 27893.0488 11799.5503 10038.345 24362.2694
+classify-sbt/self 3911.46891 12312.7338 4800.92752 2363.69382 15862.3404
+classify-sbt/step-t 4883.30668 17993.2712 7160.83717 4149.54319 26295.0706
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b64_t1.png.tmp'
-plot $d using 2:xtic(1) title 'sbt (sgemm)', $d using 3 title 'sbt ternary-f32', $d using 4 title 'sbt ternary-i8', $d using 5 title 'torch'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t1.png.tmp'
+plot $d using 2:xtic(1) title 'ort', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'torch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b64_t1.svg.tmp'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t1.svg.tmp'
 replot
 unset output

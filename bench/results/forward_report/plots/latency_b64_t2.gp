@@ -12,19 +12,19 @@ set style fill solid 0.8 border -1
 set datafile missing '?'
 set xtics rotate by -20
 $d << EOD
-classify-dense/full 27616.8009 88438.3523 81274.991 867808.179
-classify-dense/qkv-mask 65925.4455 24010.5709 21717.4958 1125748.21
-classify-dense/step-t 19795.2789 65470.5215 83950.341 260801.148
-classify-dense/self 43044.3618 40239.461 19266.5428 364133.266
-classify-sbt/full 23510.2443 11808.1326 10167.9441 874784.085
-classify-sbt/qkv-mask 23852.731 14633.0035 12651.0745 502111.475
-classify-sbt/step-t 17625.9333 6759.78323 5710.8079 397367.814
-classify-sbt/self 60208.304 6804.33364 4912.18099 681848.899
+classify-dense/full 17059.8641 59501.574 45255.203 42876.239 1243328.22
+classify-dense/qkv-mask 18745.0844 45556.786 22810.6278 23991.2208 336770.673
+classify-dense/self 16275.2095 15563.5375 14798.6101 14876.9373 244247.772
+classify-dense/step-t 24187.8497 17610.5307 17577.4178 16501.9296 360636.142
+classify-sbt/full 12063.4052 25503.1576 14560.2098 9934.36844 203047.566
+classify-sbt/qkv-mask 18008.8239 21661.3183 11299.9879 10471.0226 535329.165
+classify-sbt/self 11437.1954 12992.1056 4644.37185 2400.91871 118649.859
+classify-sbt/step-t 16431.4649 22321.5556 6022.281 4353.77033 127659.995
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b64_t2.png.tmp'
-plot $d using 2:xtic(1) title 'sbt (sgemm)', $d using 3 title 'sbt ternary-f32', $d using 4 title 'sbt ternary-i8', $d using 5 title 'torch'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.png.tmp'
+plot $d using 2:xtic(1) title 'ort', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'torch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
 replot
 unset output
