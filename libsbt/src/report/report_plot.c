@@ -369,6 +369,10 @@ static sbt_status plot_latency_group(const sbt_report *r, int first, char impls[
             snprintf(legend, sizeof legend, "sbt (sgemm)");
         else if (!strncmp(s, "forward-", 8))
             snprintf(legend, sizeof legend, "sbt %s", s + 8);
+        else if (!strcmp(s, "torch"))
+            snprintf(legend, sizeof legend, "PyTorch");
+        else if (!strcmp(s, "ort"))
+            snprintf(legend, sizeof legend, "ONNX Runtime");
         else
             snprintf(legend, sizeof legend, "%s", s);
         len += snprintf(plot + len, sizeof plot - (size_t)len, "%s $d using %d%s title '%s'", k ? "," : "",

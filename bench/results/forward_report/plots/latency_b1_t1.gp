@@ -22,9 +22,9 @@ classify-sbt/self 173.12136 237.160723 76.2781261 29.9778456 294.453008
 classify-sbt/step-t 257.800003 268.560432 145.171917 54.4736402 454.037273
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t1.png.tmp'
-plot $d using 2:xtic(1) title 'ort', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'torch'
+set output 'bench/results/forward_report/plots/latency_b1_t1.png.tmp'
+plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t1.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b1_t1.svg.tmp'
 replot
 unset output

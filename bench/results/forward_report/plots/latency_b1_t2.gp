@@ -22,9 +22,9 @@ classify-sbt/self 366.563282 183.095132 74.2873947 29.4509249 453.833344
 classify-sbt/step-t 580.89331 273.333293 119.05923 51.5168809 667.644161
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t2.png.tmp'
-plot $d using 2:xtic(1) title 'ort', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'torch'
+set output 'bench/results/forward_report/plots/latency_b1_t2.png.tmp'
+plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t2.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b1_t2.svg.tmp'
 replot
 unset output

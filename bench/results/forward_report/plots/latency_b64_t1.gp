@@ -22,9 +22,9 @@ classify-sbt/self 3911.46891 12312.7338 4800.92752 2363.69382 15862.3404
 classify-sbt/step-t 4883.30668 17993.2712 7160.83717 4149.54319 26295.0706
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t1.png.tmp'
-plot $d using 2:xtic(1) title 'ort', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'torch'
+set output 'bench/results/forward_report/plots/latency_b64_t1.png.tmp'
+plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t1.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b64_t1.svg.tmp'
 replot
 unset output

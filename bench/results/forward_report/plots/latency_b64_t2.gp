@@ -22,9 +22,9 @@ classify-sbt/self 11437.1954 12992.1056 4644.37185 2400.91871 118649.859
 classify-sbt/step-t 16431.4649 22321.5556 6022.281 4353.77033 127659.995
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.png.tmp'
-plot $d using 2:xtic(1) title 'ort', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'torch'
+set output 'bench/results/forward_report/plots/latency_b64_t2.png.tmp'
+plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
 replot
 unset output
