@@ -16,6 +16,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/openblas_env.sh" # sgemm (ours and PyTorch's, through libblas.so.3) at its best
 build=${1:-build}
 python=${PYTHON:-/usr/bin/python3}
 threads=${THREADS:-1,2}

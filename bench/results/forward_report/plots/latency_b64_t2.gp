@@ -12,19 +12,19 @@ set style fill solid 0.8 border -1
 set datafile missing '?'
 set xtics rotate by -20
 $d << EOD
-classify-dense/full 17059.8641 59501.574 45255.203 42876.239 1243328.22
-classify-dense/qkv-mask 18745.0844 45556.786 22810.6278 23991.2208 336770.673
-classify-dense/self 16275.2095 15563.5375 14798.6101 14876.9373 244247.772
-classify-dense/step-t 24187.8497 17610.5307 17577.4178 16501.9296 360636.142
-classify-sbt/full 12063.4052 25503.1576 14560.2098 9934.36844 203047.566
-classify-sbt/qkv-mask 18008.8239 21661.3183 11299.9879 10471.0226 535329.165
-classify-sbt/self 11437.1954 12992.1056 4644.37185 2400.91871 118649.859
-classify-sbt/step-t 16431.4649 22321.5556 6022.281 4353.77033 127659.995
+classify-dense/full 15238.6269 8783.99858 32327.9413 8722.338 270553.453
+classify-dense/qkv-mask 15945.5691 16351.3477 21546.9798 8513.24528 535394.088
+classify-dense/self 9737.03744 4392.32725 4597.06281 4945.6962 110002.012
+classify-dense/step-t 13648.3496 5633.2469 5411.06969 5251.87122 164022.521
+classify-sbt/full 10998.5458 6067.71531 5436.31006 5108.00525 156834.896
+classify-sbt/qkv-mask 11457.8841 5831.40975 5996.47439 5079.89524 168344.586
+classify-sbt/self 8942.05341 3167.25464 2959.51917 2596.23178 119275.754
+classify-sbt/step-t 9484.41517 3959.07588 3324.87112 2752.92594 164521.356
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b64_t2.png.tmp'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.png.tmp'
 plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output 'bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
+set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
 replot
 unset output
