@@ -32,7 +32,7 @@ step() { summary+=("$(printf '%-28s %s' "$1" "$2")"); echo "== $1: $2" >&2; }
 if has sbt-import || { has sbt-prune && "$tools/sbt-prune" --help 2>/dev/null | grep -qi onnx; }; then
     step "1 PyTorch -> ONNX" "importer present; export from PyTorch not scripted yet"
 else
-    step "1 PyTorch -> ONNX" "not landed as a tool yet (libsbt has sbt_onnx_to_model; no tool reads .onnx)"
+    step "1 PyTorch -> ONNX" "not scripted here yet (sbt-train --init reads .onnx; tests/golden/onnx_models.py exports test models)"
 fi
 # Until step 1 lands, a dense model trained by sbt-train stands in for the imported one.
 train_args=(--synthetic)
@@ -56,7 +56,14 @@ else
     step "3 sbt-binarize" "not landed yet (tools/sbt-binarize.c)"
 fi
 if has sbt-train && "$tools/sbt-train" --help | grep -q -- '--init'; then
-    step "4 sbt-train --init" "landed; not wired here yet"
+    if [ -n "$converted" ]; then
+        "$tools/sbt-train" --init "$converted" --model sbt --keep 0.5 "${train_args[@]}" --epochs "${EPOCHS:-20}" \
+            --patience 0 --quiet -o "$out/jv_recovered.sbtm" >"$out/init.txt" 2>&1 &&
+            step "4 sbt-train --init" "ran: $(tail -1 "$out/init.txt")" && converted=$out/jv_recovered.sbtm ||
+            step "4 sbt-train --init" "FAILED (see $out/init.txt)"
+    else
+        step "4 sbt-train --init" "landed; needs step 3's model, skipped"
+    fi
 else
     step "4 sbt-train --init" "not landed yet (sbt-train has no --init)"
 fi
