@@ -270,7 +270,8 @@ static sbt_status plot_macs(const sbt_report *r, const char *dir, const char *gn
         const rpt_bench_run *b = &r->bench[i];
         int seen = !isfinite(b->macs_exact) || !isfinite(b->macs_paper);
         for (int j = 0; j < i && !seen; j++)
-            seen = !strcmp(r->bench[j].model, b->model) && !strcmp(r->bench[j].attention, b->attention);
+            seen = isfinite(r->bench[j].macs_exact) && !strcmp(r->bench[j].model, b->model) &&
+                   !strcmp(r->bench[j].attention, b->attention); /* peers carry no MACs */
         if (seen) continue;
         char m[RPT_STR], a[32];
         safe(m, sizeof m, b->model), safe(a, sizeof a, b->attention);

@@ -22,9 +22,9 @@ classify-sbt/self 183.999828 55.6422002 50.6630866 28.9404651 248.682786
 classify-sbt/step-t 284.085815 66.2438064 64.5406264 37.2499683 408.870614
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t1.png.tmp'
+set output 'bench/results/forward_report/plots/latency_b1_t1.png.tmp'
 plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t1.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b1_t1.svg.tmp'
 replot
 unset output

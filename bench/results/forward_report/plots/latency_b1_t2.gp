@@ -22,9 +22,9 @@ classify-sbt/self 324.110422 59.0856501 54.5022227 28.9626962 342.104774
 classify-sbt/step-t 529.49503 68.8635805 62.1821851 37.5035719 641.728838
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t2.png.tmp'
+set output 'bench/results/forward_report/plots/latency_b1_t2.png.tmp'
 plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b1_t2.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b1_t2.svg.tmp'
 replot
 unset output

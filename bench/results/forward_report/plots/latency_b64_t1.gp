@@ -22,9 +22,9 @@ classify-sbt/self 3605.91885 2817.25443 3184.36705 2340.88914 9363.5492
 classify-sbt/step-t 4423.10267 3576.0048 3454.84698 2787.01881 10523.994
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t1.png.tmp'
+set output 'bench/results/forward_report/plots/latency_b64_t1.png.tmp'
 plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t1.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b64_t1.svg.tmp'
 replot
 unset output

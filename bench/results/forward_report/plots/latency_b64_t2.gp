@@ -22,9 +22,9 @@ classify-sbt/self 8942.05341 3167.25464 2959.51917 2596.23178 119275.754
 classify-sbt/step-t 9484.41517 3959.07588 3324.87112 2752.92594 164521.356
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.png.tmp'
+set output 'bench/results/forward_report/plots/latency_b64_t2.png.tmp'
 plot $d using 2:xtic(1) title 'ONNX Runtime', $d using 3 title 'sbt (sgemm)', $d using 4 title 'sbt ternary-f32', $d using 5 title 'sbt ternary-i8', $d using 6 title 'PyTorch'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
+set output 'bench/results/forward_report/plots/latency_b64_t2.svg.tmp'
 replot
 unset output

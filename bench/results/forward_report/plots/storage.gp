@@ -16,9 +16,9 @@ classify-dense 1368352 1368352 1368352
 classify-sbt 1368352 45728 45649.0569
 EOD
 set terminal pngcairo noenhanced size 960,560 font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/storage.png.tmp'
+set output 'bench/results/forward_report/plots/storage.png.tmp'
 plot $d using 2:xtic(1) title 'float32', '' using 3 title 'paper: 1 bit per sparse weight', '' using 4 title 'entropy bound'
 set terminal svg noenhanced size 960,560 dynamic font 'Sans,10'
-set output '/work/wt-15/bench/results/forward_report/plots/storage.svg.tmp'
+set output 'bench/results/forward_report/plots/storage.svg.tmp'
 replot
 unset output
