@@ -32,7 +32,7 @@ step() { summary+=("$(printf '%-28s %s' "$1" "$2")"); echo "== $1: $2" >&2; }
 if has sbt-import || { has sbt-prune && "$tools/sbt-prune" --help 2>/dev/null | grep -qi onnx; }; then
     step "1 PyTorch -> ONNX" "importer present; export from PyTorch not scripted yet"
 else
-    step "1 PyTorch -> ONNX" "not landed yet (no ONNX importer: sbt-import / sbt-prune MODEL.onnx)"
+    step "1 PyTorch -> ONNX" "not scripted here yet (sbt-train --init reads .onnx; tests/golden/onnx_models.py exports test models)"
 fi
 # Until step 1 lands, a dense model trained by sbt-train stands in for the imported one.
 train_args=(--synthetic)
@@ -56,7 +56,14 @@ else
     step "3 sbt-binarize" "not landed yet (tools/sbt-binarize.c)"
 fi
 if has sbt-train && "$tools/sbt-train" --help | grep -q -- '--init'; then
-    step "4 sbt-train --init" "landed; not wired here yet"
+    if [ -n "$converted" ]; then
+        "$tools/sbt-train" --init "$converted" --model sbt --keep 0.5 "${train_args[@]}" --epochs "${EPOCHS:-20}" \
+            --patience 0 --quiet -o "$out/jv_recovered.sbtm" >"$out/init.txt" 2>&1 &&
+            step "4 sbt-train --init" "ran: $(tail -1 "$out/init.txt")" && converted=$out/jv_recovered.sbtm ||
+            step "4 sbt-train --init" "FAILED (see $out/init.txt)"
+    else
+        step "4 sbt-train --init" "landed; needs step 3's model, skipped"
+    fi
 else
     step "4 sbt-train --init" "not landed yet (sbt-train has no --init)"
 fi
@@ -67,12 +74,14 @@ model=$out/jv_sbt.sbtm
     --epochs "${EPOCHS:-20}" --patience 0 --quiet -o "$model" >"$out/train.txt" &&
     step "  native SBT sbt-train" "$(tail -1 "$out/train.txt")"
 
-if has sbt-export; then
-    step "5 sbt-export" "landed; run it on $model by hand (flags not wired here yet)"
+if has sbt-export && [ -f "$model" ]; then
+    # named like the model, so that sbt-report puts its sizes beside the model's benchmark
+    "$tools/sbt-export" "$model" -o "$out/jv_sbt.sbt" --json >"$out/export.json" 2>"$out/export.err" &&
+        step "5 sbt-export" "ran: $out/jv_sbt.sbt ($(wc -c <"$out/jv_sbt.sbt") bytes)" ||
+        step "5 sbt-export" "FAILED (see $out/export.err)"
 else
     step "5 sbt-export" "not landed yet (tools/sbt-export.c)"
 fi
-
 if [ -f "$model" ]; then
     "$tools/sbt-bench" "$model" --attn all --batch 1,64 --repetitions 9 --min-time 0.05 --json "$out/bench.json" \
         >"$out/bench.txt" 2>"$out/bench.err" && step "6 sbt-bench" "ran: $out/bench.json, $out/bench.txt" ||
@@ -91,6 +100,7 @@ fi
 inputs=("$out/bench.json")
 [ -f "$out/bench_converted.json" ] && inputs+=("$out/bench_converted.json")
 [ -f "$out/torch.json" ] && inputs+=("$out/torch.json")
+[ -s "$out/export.json" ] && inputs+=("$out/export.json")
 for g in "$here"/reports/paper_grid_*.json; do [ -f "$g" ] && inputs+=("$g"); done
 if [ -f "$out/bench.json" ] && "$tools/sbt-report" "${inputs[@]}" -o "$out/report" >"$out/report.txt" 2>&1; then
     step "7 sbt-report" "ran: $out/report/report.html"

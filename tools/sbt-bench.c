@@ -283,7 +283,9 @@ static int bench_point(const options *o, sbt_model *m, const variant_cost *vc, i
     sbt_bench_fill_inputs(&mg, 12345);
     sbt_forward_timing t;
     sbt_status st = sbt_bench_forward(&mg, o->repetitions, o->min_time, b->k, &t);
-    int rc = !st && o->dump_dir && b->instance == 0 ? dump_peer(o->dump_dir, m, &mg) : TOOL_EXIT_OK;
+    /* one dump per variant, from the first kernel (the peer runs the float weights) */
+    int dump = !st && o->dump_dir && b->instance == 0 && m->kernel == o->kernels[0];
+    int rc = dump ? dump_peer(o->dump_dir, m, &mg) : TOOL_EXIT_OK;
     sbt_model_graph_free(&mg);
     if (st) return tool_fail_lib(TOOL);
     if (!rc) rc = report_point(o, m, vc, batch, threads, &t, b);

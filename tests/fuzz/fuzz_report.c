@@ -38,7 +38,10 @@ static const char *const SEEDS[][2] = {
      "\"run_name\": \"forward/m/attn:full/batch:1/threads:1\", \"run_type\": \"iteration\", "
      "\"threads\": 1, \"real_time\": 12.5, \"time_unit\": \"us\", \"macs_exact\": 100, \"macs_paper\": "
      "50, \"bits\": 10, \"bits_f32\": 320}]}"},
-    {"packed.json", "{\"encodings\": [{\"model\": \"m\", \"encoding\": \"seed+mask\", \"bytes\": 40}]}"}};
+    {"packed.json", "{\"encodings\": [{\"model\": \"m\", \"encoding\": \"seed+mask\", \"bytes\": 40}]}"},
+    {"export.json",
+     "{\"file\": \"/x/m.sbt\", \"bytes\": 100, \"f32_bytes\": 900, \"sections\": [{\"name\": \"w\", "
+     "\"encoding\": \"seed-mask\", \"bytes\": 8, \"bound_bits\": 50}]}"}};
 
 int main(int argc, char **argv) {
     if (argc != 2) {

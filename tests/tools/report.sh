@@ -57,6 +57,37 @@ check "plots carry units on their axes" 'grep -q "log scale" "$tmp/r/plots/stora
 check "without packed sizes the report says the encodings plot was skipped" \
     'grep -q "No packed-format JSON was given" "$tmp/r2/report.md" && grep -q "No packed-format JSON was given" "$tmp/r2/report.html"'
 
+# sbt-export's JSON is a packed-size input: the exported file beside the model's benchmark.
+if [ -x "$tools/sbt-export" ]; then
+    "$tools/sbt-train" --synthetic --model sbt --keep 0.5 --epochs 1 --d-model 16 --layers 1 --ffn 32 --quiet \
+        -o "$tmp/m.sbtm" >/dev/null
+    "$tools/sbt-bench" "$tmp/m.sbtm" --repetitions 2 --min-time 0 --counters none --json "$tmp/m.bench.json" >/dev/null
+    "$tools/sbt-export" "$tmp/m.sbtm" -o "$tmp/m.sbt" --json >"$tmp/m.export.json"
+    "$tools/sbt-report" "$tmp/m.bench.json" "$tmp/m.export.json" -o "$tmp/r6" >/dev/null 2>"$tmp/r6.err"
+    check "sbt-export JSON: its sizes in the storage plot and tables, nothing skipped" \
+        '[ $? -eq 0 ] && grep -q "sbt-export file" "$tmp/r6/plots/storage.gp" && grep -q "sbt-export sizes" "$tmp/r6/report.md" && ! grep -q "No packed-format JSON" "$tmp/r6/report.md"'
+    check "the exported file is smaller than its float32 form in the report" \
+        '"$py" - "$tmp/r6/report.md" <<'"'"'EOF'"'"'
+import re, sys
+rows = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| m \| ([^|]+?) \| (\d+) \|", open(sys.argv[1]).read(), re.M)}
+assert rows["sbt-export file"] < rows["sbt-export, all float32"], rows
+EOF'
+fi
+
+# A peer's file (no cost counters) read before ours must not hide our runs from the MACs plot.
+"$py" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for b in d["benchmarks"]:
+    b["run_name"] = b["run_name"].replace("forward/", "torch/", 1)
+    b["name"] = b["name"].replace("forward/", "torch/", 1)
+    for k in ["macs", "macs_exact", "macs_paper", "bits", "bits_f32", "bits_entropy", "params", "nonzero"]:
+        b.pop(k, None)
+json.dump(d, open(sys.argv[2], "w"))' "$fx/bench_sbt.json" "$tmp/a_peer.json"
+"$tools/sbt-report" "$tmp/a_peer.json" "$fx/bench_sbt.json" -o "$tmp/r7" >/dev/null 2>&1
+check "a peer read first: MACs and storage plots still made, latency shows both" \
+    '[ -s "$tmp/r7/plots/macs.png" ] && [ -s "$tmp/r7/plots/storage.png" ] && grep -q "PyTorch" "$tmp/r7/plots/latency_b1_t1.gp"'
+
 echo '{"rows": [' >"$tmp/bad.json"
 "$tools/sbt-report" "$tmp/bad.json" -o "$tmp/r3" >/dev/null 2>"$tmp/bad.err"
 check "invalid JSON: exit 1, the file named, no report" '[ $? -eq 1 ] && grep -q "bad.json" "$tmp/bad.err" && [ ! -e "$tmp/r3/report.md" ]'

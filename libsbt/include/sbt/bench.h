@@ -15,9 +15,12 @@
  *     if (sbt_bench_forward(&mg, 9, 0.1, counters, &t) == SBT_OK) ... t.real_seconds[rep] ...
  *     sbt_forward_timing_free(&t);
  *
- * sbt_bench_dump writes what bench/torch_forward.py needs to run the same model: every
- * model tensor, each Linear's effective weight (as the graph holds it after a forward),
- * the Q/K/V masks, the input batch and the graph's output, and the config.
+ * sbt_bench_dump writes what the peers need to run the same model: for
+ * bench/torch_forward.py every model tensor, each Linear's effective weight (as the graph
+ * holds it after a forward), the Q/K/V masks, the input batch, the masks the graph reads
+ * (feed.<name>), the graph's output and the config; for bench/ort_forward.js the graph as
+ * a dense float ONNX model (model.onnx), or onnx_refused.txt saying why the exporter
+ * refused it.
  *
  * Ownership: sbt_forward_timing owns its arrays; sbt_forward_timing_free releases them.
  */

@@ -8,8 +8,11 @@
  *                  in bench/); counters macs_exact, macs_paper, bits, bits_f32,
  *                  bits_entropy are read where present
  *   packed sizes   {"encodings": [{"model", "encoding", "bytes"}]}  (real encodings of a
- *                  model's weights; none is produced yet, and without one the report says
- *                  that plot was skipped)
+ *                  model's weights, from any tool)
+ *   sbt-export     sbt-export --json {"file", "bytes", "f32_bytes", "sections": [...]}: the
+ *                  .sbt file, the same all float32 and the sections' entropy bound, for the
+ *                  model named like the file (jv_sbt.sbt -> jv_sbt)
+ * Without packed sizes or sbt-export JSON the report says the encodings plot was skipped.
  *
  * Plots (each PNG and SVG, with title, axis labels with units and a legend): the main
  * metric vs keep per dataset (dense vs SBT per attention variant, mean with the seeds'

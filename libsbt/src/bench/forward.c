@@ -11,6 +11,7 @@
 #include "sbt/bench.h"
 #include "sbt/container.h"
 #include "sbt/model.h"
+#include "sbt/onnx.h"
 #include "sbt/rng.h"
 
 static double now(clockid_t clock) {
@@ -130,6 +131,33 @@ static sbt_status write_effective(const char *dir, FILE *f, sbt_graph *g) {
     return st;
 }
 
+/* The masks the graph reads besides x, as feed.<name> (an ONNX export takes them as inputs
+ * of those names). */
+static sbt_status write_feeds(const char *dir, FILE *f, sbt_model_graph *mg) {
+    int ids[2] = {mg->step_mask, mg->attn_mask};
+    sbt_status st = SBT_OK;
+    for (int k = 0; !st && k < 2; k++) {
+        if (ids[k] < 0 || !sbt_node_is_live(mg->graph, ids[k]) || !sbt_graph_value(mg->graph, ids[k]))
+            continue;
+        char name[SBT_NAME_MAX + 8];
+        snprintf(name, sizeof name, "feed.%s", sbt_node_name(mg->graph, ids[k]));
+        st = write_node(dir, f, name, mg->graph, ids[k]);
+    }
+    return st;
+}
+
+/* The dense float ONNX export for ONNX Runtime, or why there is none (onnx_refused.txt):
+ * a peer that cannot run is reported, not a failed dump. */
+static sbt_status write_onnx(const char *dir, sbt_model_graph *mg) {
+    char path[4096];
+    snprintf(path, sizeof path, "%.4000s/model.onnx", dir);
+    if (sbt_onnx_export(mg->graph, mg->x, mg->output, path, NULL, NULL) == SBT_OK) return SBT_OK;
+    char why[1024];
+    snprintf(why, sizeof why, "%s\n", sbt_last_error());
+    snprintf(path, sizeof path, "%.4000s/onnx_refused.txt", dir);
+    return sbt_write_file_atomic(path, why, strlen(why));
+}
+
 sbt_status sbt_bench_dump(sbt_model *m, sbt_model_graph *mg, const char *dir) {
     char path[4096], cfg[4096];
     if (mkdir(dir, 0755) && errno != EEXIST)
@@ -150,9 +178,11 @@ sbt_status sbt_bench_dump(sbt_model *m, sbt_model_graph *mg, const char *dir) {
             st = write_node(dir, f, masks[i], g, sbt_graph_find(g, masks[i]));
     if (!st) st = write_node(dir, f, "input.x", g, mg->x);
     if (!st) st = write_node(dir, f, "output.ours", g, mg->output);
+    if (!st) st = write_feeds(dir, f, mg);
     if (fclose(f) && !st) st = sbt_fail(SBT_ERR_IO, "%s: write failed", path);
     snprintf(path, sizeof path, "%.4000s/config.txt", dir);
     if (!st) st = sbt_config_to_text(&m->cfg, cfg, sizeof cfg);
     if (!st) st = sbt_write_file_atomic(path, cfg, strlen(cfg));
+    if (!st) st = write_onnx(dir, mg);
     return st;
 }

@@ -1,41 +1,15 @@
 /* The cost as a human table: one row per group and the total, the units in the header. */
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strbuf.h"
 #include "sbt/cost.h"
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int failed;
-} text;
-
-static void put(text *t, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->failed || n < 0) return;
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = (t->cap + (size_t)n + 1) * 2;
-        char *b = realloc(t->buf, cap);
-        if (!b) {
-            t->failed = 1;
-            return;
-        }
-        t->buf = b, t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
-static void row(text *t, const char *name, const sbt_cost_counts *c) {
-    put(t, "%-12s %10lld %10lld %10lld %10lld %11lld %11lld %13lld %13lld %13lld %11lld %11lld %11lld\n",
+static void row(sbt_strbuf *t, const char *name, const sbt_cost_counts *c) {
+    sbt_strbuf_printf(
+        t, "%-12s %10lld %10lld %10lld %10lld %11lld %11lld %13lld %13lld %13lld %11lld %11lld %11lld\n",
         name, (long long)c->params, (long long)c->params_nonzero, (long long)c->params_float,
         (long long)c->params_ternary, (long long)c->bits_paper, (long long)c->bits_f32,
         (long long)c->macs_dense, (long long)c->macs_nonzero, (long long)sbt_cost_flops(c),
@@ -43,20 +17,22 @@ static void row(text *t, const char *name, const sbt_cost_counts *c) {
 }
 
 char *sbt_cost_table(const sbt_cost *c) {
-    text t = {0};
-    put(&t, "cost of one window (%lld steps), %s convention%s\n", (long long)c->window,
-        sbt_cost_convention_name(c->convention),
-        c->convention == SBT_COST_PAPER ? " (the paper's FLOPs are its multiply-adds: the MACs columns)"
-                                        : "");
-    put(&t, "%-12s %10s %10s %10s %10s %11s %11s %13s %13s %13s %11s %11s %11s\n", "group", "params",
-        "nonzero", "float", "ternary", "bits_paper", "bits_f32", "MACs_dense", "MACs_nonzero", "FLOPs",
-        "add/sub", "mults", "nonlinear");
+    sbt_strbuf t = {0};
+    sbt_strbuf_printf(&t, "cost of one window (%lld steps), %s convention%s\n", (long long)c->window,
+                      sbt_cost_convention_name(c->convention),
+                      c->convention == SBT_COST_PAPER
+                          ? " (the paper's FLOPs are its multiply-adds: the MACs columns)"
+                          : "");
+    sbt_strbuf_printf(&t, "%-12s %10s %10s %10s %10s %11s %11s %13s %13s %13s %11s %11s %11s\n", "group",
+                      "params", "nonzero", "float", "ternary", "bits_paper", "bits_f32", "MACs_dense",
+                      "MACs_nonzero", "FLOPs", "add/sub", "mults", "nonlinear");
     static const sbt_cost_counts zero;
     for (int i = 0; i < c->n_groups; i++) /* groups of inputs alone hold nothing to show */
         if (memcmp(&c->groups[i].counts, &zero, sizeof zero))
             row(&t, c->groups[i].name, &c->groups[i].counts);
     row(&t, "total", &c->total);
-    put(&t,
+    sbt_strbuf_printf(
+        &t,
         "units: parameters in values; bits of storage; MACs = multiply-accumulates; FLOPs = 2 x MACs_nonzero "
         "(linear algebra only);\n"
         "add/sub and mults outside the MACs (ternary path, element-wise ops, norms); nonlinear in weighted "

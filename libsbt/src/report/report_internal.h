@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "core/strbuf.h"
 #include "sbt/report.h"
 
 #define RPT_STR 128
@@ -43,18 +44,10 @@ struct sbt_report {
     int n_inputs, cap_inputs;
 };
 
-/* A growable text buffer; `failed` once an allocation fails (later appends do nothing). */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int failed;
-} rpt_text;
+/* Text is written into the shared growing buffer (core/strbuf.h). */
+typedef sbt_strbuf rpt_text;
+#define rpt_put sbt_strbuf_printf
 
-void rpt_put(rpt_text *t, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 /* Appends s with &, <, > and " escaped for HTML. */
 void rpt_put_html(rpt_text *t, const char *s);
 

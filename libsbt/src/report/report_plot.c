@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +15,6 @@
 #include "sbt/container.h"
 
 extern char **environ;
-
-void rpt_put(rpt_text *t, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->failed || n < 0) return;
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = (t->cap + (size_t)n + 1) * 2;
-        char *b = realloc(t->buf, cap);
-        if (!b) {
-            t->failed = 1;
-            return;
-        }
-        t->buf = b, t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
 
 void rpt_put_html(rpt_text *t, const char *s) {
     for (; s && *s; s++) {
@@ -292,7 +270,8 @@ static sbt_status plot_macs(const sbt_report *r, const char *dir, const char *gn
         const rpt_bench_run *b = &r->bench[i];
         int seen = !isfinite(b->macs_exact) || !isfinite(b->macs_paper);
         for (int j = 0; j < i && !seen; j++)
-            seen = !strcmp(r->bench[j].model, b->model) && !strcmp(r->bench[j].attention, b->attention);
+            seen = isfinite(r->bench[j].macs_exact) && !strcmp(r->bench[j].model, b->model) &&
+                   !strcmp(r->bench[j].attention, b->attention); /* peers carry no MACs */
         if (seen) continue;
         char m[RPT_STR], a[32];
         safe(m, sizeof m, b->model), safe(a, sizeof a, b->attention);
@@ -362,10 +341,21 @@ static sbt_status plot_latency_group(const sbt_report *r, int first, char impls[
     char plot[1024];
     int len = snprintf(plot, sizeof plot, "plot");
     for (int k = 0; k < n_impl && len < (int)sizeof plot - 100; k++) {
-        char s[64];
+        char s[64], legend[80];
         safe_title(s, sizeof s, impls[k]);
+        /* sbt-bench names its runs forward (sgemm) and forward-<kernel> */
+        if (!strcmp(s, "forward"))
+            snprintf(legend, sizeof legend, "sbt (sgemm)");
+        else if (!strncmp(s, "forward-", 8))
+            snprintf(legend, sizeof legend, "sbt %s", s + 8);
+        else if (!strcmp(s, "torch"))
+            snprintf(legend, sizeof legend, "PyTorch");
+        else if (!strcmp(s, "ort"))
+            snprintf(legend, sizeof legend, "ONNX Runtime");
+        else
+            snprintf(legend, sizeof legend, "%s", s);
         len += snprintf(plot + len, sizeof plot - (size_t)len, "%s $d using %d%s title '%s'", k ? "," : "",
-                        2 + k, k ? "" : ":xtic(1)", !strcmp(s, "forward") ? "sbt (forward)" : s);
+                        2 + k, k ? "" : ":xtic(1)", legend);
     }
     snprintf(stem, sizeof stem, "latency_b%d_t%d", batch, threads);
     outputs(&t, dir, stem, plot);
@@ -401,9 +391,10 @@ sbt_status rpt_render_plots(const sbt_report *r, const char *out_dir, const char
     if (!st) st = plot_macs(r, out_dir, gnuplot, out);
     if (!st) st = plot_latency(r, out_dir, gnuplot, out);
     if (!r->n_packed)
-        snprintf(
-            out->skipped, sizeof out->skipped,
-            "No packed-format JSON was given, so the plot of real encodings' sizes was skipped: the storage "
-            "plot shows float32, the paper's 1-bit convention and the entropy bound only.");
+        snprintf(out->skipped, sizeof out->skipped,
+                 "No packed-format JSON was given (packed sizes or sbt-export --json), so the plot of real "
+                 "encodings' sizes was skipped: the storage plot shows float32, the paper's 1-bit convention "
+                 "and the "
+                 "entropy bound only.");
     return st;
 }

@@ -237,6 +237,47 @@ static sbt_status read_packed(sbt_report *r, const char *name, const cJSON *doc)
     return SBT_OK;
 }
 
+static sbt_status add_packed(sbt_report *r, const char *name, const char *model, const char *encoding,
+                             double bytes) {
+    rpt_packed *p = grow((void **)&r->packed, &r->n_packed, &r->cap_packed, sizeof *p);
+    if (!p) return sbt_fail(SBT_ERR_NOMEM, "report: out of memory");
+    copy(p->source, sizeof p->source, name), copy(p->model, sizeof p->model, model);
+    copy(p->encoding, sizeof p->encoding, encoding);
+    p->bytes = bytes;
+    return SBT_OK;
+}
+
+/* sbt-export --json: {file, bytes, f32_bytes, sections: [{encoding, bytes, bound_bits}]}.
+ * The model is the file's name without folder and extension (name the .sbt like the
+ * model benchmarked); its sizes: the file (metadata included), the same file all float32,
+ * and the sum of the tensor sections' entropy bounds. */
+static sbt_status read_export(sbt_report *r, const char *name, const cJSON *doc) {
+    const char *file = str_field(doc, "file");
+    const cJSON *sections = cJSON_GetObjectItemCaseSensitive(doc, "sections"), *e;
+    double bytes, f32, bound = 0.0;
+    if (!file || num_field(doc, "bytes", &bytes) || num_field(doc, "f32_bytes", &f32) ||
+        !cJSON_IsArray(sections))
+        return bad(name, "sbt-export JSON needs file (a string), bytes, f32_bytes and sections");
+    int i = 0;
+    cJSON_ArrayForEach(e, sections) {
+        double b;
+        const char *enc = str_field(e, "encoding");
+        if (num_field(e, "bound_bits", &b) || b < 0)
+            return bad(name, "sections[%d].bound_bits: not a number >= 0", i);
+        if (!enc || strcmp(enc, "text")) bound += b; /* the tensors; text metadata has no bound */
+        i++;
+    }
+    char model[RPT_STR];
+    const char *slash = strrchr(file, '/');
+    copy(model, sizeof model, slash ? slash + 1 : file);
+    char *dot = strrchr(model, '.');
+    if (dot && dot != model) *dot = '\0';
+    sbt_status st = add_packed(r, name, model, "sbt-export file", bytes);
+    if (!st) st = add_packed(r, name, model, "sbt-export, all float32", f32);
+    if (!st) st = add_packed(r, name, model, "sbt-export entropy bound (tensor sections)", bound / 8.0);
+    return st;
+}
+
 sbt_status sbt_report_add_json(sbt_report *r, const char *name, const char *text, size_t len) {
     cJSON *doc = cJSON_ParseWithLength(text, len);
     if (!doc) return bad(name, "not valid JSON");
@@ -250,6 +291,8 @@ sbt_status sbt_report_add_json(sbt_report *r, const char *name, const char *text
         st = read_grid(r, name, doc), kind = "grid results";
     } else if (cJSON_HasObjectItem(doc, "encodings")) {
         st = read_packed(r, name, doc), kind = "packed sizes";
+    } else if (cJSON_HasObjectItem(doc, "sections") && cJSON_HasObjectItem(doc, "f32_bytes")) {
+        st = read_export(r, name, doc), kind = "sbt-export sizes";
     } else {
         st = bad(name,
                  "neither grid results (rows, main_metric), Google Benchmark JSON (benchmarks) nor packed "
