@@ -9,7 +9,7 @@ struct sbt_predictor {
     sbt_model_graph mg;
     sbt_task task;
     int channels, outputs, length;
-    int window_last; /* fed relative to the last observed step */
+    int window_last;   /* fed relative to the last observed step */
     float *mean, *std; /* the model's z-score (copies), or NULL */
     float *last;       /* forecast, anomaly: the last observed step, z-scored */
 };
@@ -40,7 +40,8 @@ sbt_status sbt_predictor_new(sbt_model *m, const sbt_predict_options *o, sbt_pre
     if (!st && !p->last) st = sbt_fail(SBT_ERR_NOMEM, "predict: out of memory");
     if (!st && p->task != SBT_TASK_CLASSIFY && p->length < 2)
         st = sbt_fail(SBT_ERR_ARG, "predict: a forecast window needs at least 2 steps");
-    if (!st && (!p->mean) != (!p->std)) st = sbt_fail(SBT_ERR_FORMAT, "predict: the model has only one of data.mean and data.std");
+    if (!st && (!p->mean) != (!p->std))
+        st = sbt_fail(SBT_ERR_FORMAT, "predict: the model has only one of data.mean and data.std");
     if (st) {
         sbt_predictor_free(p);
         return st;
@@ -92,8 +93,8 @@ sbt_status sbt_predict(sbt_predictor *p, const float *window, int steps, float *
                         forecast ? "the last observed " : "1 to ", most);
     for (int64_t i = 0; i < (int64_t)steps * p->channels; i++)
         if (!isfinite(window[i]))
-            return sbt_fail(SBT_ERR_ARG, "predict: value %lld (step %lld, channel %lld) is not finite", (long long)i,
-                            (long long)(i / p->channels), (long long)(i % p->channels));
+            return sbt_fail(SBT_ERR_ARG, "predict: value %lld (step %lld, channel %lld) is not finite",
+                            (long long)i, (long long)(i / p->channels), (long long)(i % p->channels));
     feed(p, window, steps);
     sbt_status st = sbt_graph_forward_until(p->mg.graph, 0, p->mg.output);
     if (st) return st;
