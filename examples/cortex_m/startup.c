@@ -18,7 +18,7 @@ void host_puts(const char *s) { semihost(0x04, s); } /* SYS_WRITE0 */
 
 static void host_exit(int code) {
     uint32_t block[2] = {0x20026u, (uint32_t)code}; /* ADP_Stopped_ApplicationExit, status */
-    semihost(0x20, block);                           /* SYS_EXIT_EXTENDED */
+    semihost(0x20, block);                          /* SYS_EXIT_EXTENDED */
     for (;;) {
     }
 }
@@ -32,4 +32,5 @@ void reset_handler(void) {
     host_exit(main());
 }
 
-__attribute__((section(".vectors"), used)) static const void *const vectors[2] = {&_stack_top, (void *)reset_handler};
+__attribute__((section(".vectors"), used)) static const void *const vectors[2] = {&_stack_top,
+                                                                                  (void *)reset_handler};

@@ -3,7 +3,7 @@
 #
 # Every ```sh block of README.md is cut into commands (a line ending in '\' continues) and
 # the commands run in order, in one shell, from a scratch folder laid out like the
-# repository root (build -> the build tree under test, examples and reports -> the repository's), so
+# repository root (build -> the build tree under test, the rest -> the repository's), so
 # that the README's own PATH and SBT_DATA set-up is what finds the tools and the data.
 # Training is shortened, the commands are not: sbt-train gets --epochs 1 appended (and
 # --train-stride 8 for forecast and anomaly). Also checked: every `sbt-...` line of any
@@ -37,8 +37,9 @@ done
 work=$tmp/repo
 mkdir -p "$work"
 ln -s "$(cd "$tools/.." && pwd)" "$work/build"
-ln -s "$repo/examples" "$work/examples"
-ln -s "$repo/reports" "$work/reports"
+for entry in "$repo"/*; do # examples/, reports/, ... as the README's paths expect them
+  [[ $(basename "$entry") == build* ]] || ln -s "$entry" "$work/$(basename "$entry")"
+done
 cd "$work" || exit 1
 # the tools must come from the README's PATH line, not from the test's environment
 PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$tools" | paste -sd: -)
