@@ -2,9 +2,11 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sbt/anomaly.h"
+#include "sbt/cost.h"
 #include "sbt/forecast.h"
 #include "sbt/model.h"
 #include "sbt/packfile.h"
@@ -37,10 +39,31 @@ static const char *kind_name(sbt_tensor_kind k) {
 }
 
 static void shape_text(const sbt_tensor_info *ti, char *buf, size_t cap) {
-    if (ti->ndim == 1)
-        snprintf(buf, cap, "[%lld]", (long long)ti->shape[0]);
-    else
-        snprintf(buf, cap, "[%lld, %lld]", (long long)ti->shape[0], (long long)ti->shape[1]);
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (int d = 0; d < ti->ndim && len < cap; d++)
+        len += (size_t)snprintf(buf + len, cap - len, d ? ", %lld" : "%lld", (long long)ti->shape[d]);
+    if (len < cap) snprintf(buf + len, cap - len, "]");
+}
+
+/* Where a tensor's values come from: the file, or its recorded seed. */
+static const char *source_name(const sbt_tensor_info *ti) {
+    return ti->kind == SBT_TENSOR_FROZEN && ti->provenance == SBT_PROV_SEEDED ? "seeded" : "stored";
+}
+
+/* The graph in one line: nodes, how many of each op that runs, what it outputs. */
+static void print_graph_text(const sbt_model *m) {
+    const sbt_graph *g = m->graph;
+    int count[SBT_OP_COUNT] = {0};
+    for (int i = 0; i < sbt_graph_count(g); i++) count[sbt_node_op(g, i)]++;
+    printf("  graph: %d nodes (%s; batch and length symbolic):", sbt_graph_count(g),
+           m->native ? "native" : "converted or imported");
+    for (int op = SBT_OP_MATMUL; op < SBT_OP_COUNT; op++)
+        if (count[op] && op != SBT_OP_STATE && op != SBT_OP_CONST)
+            printf(" %s %d", sbt_op_name((sbt_op)op), count[op]);
+    printf("; outputs");
+    for (int o = 0; o < sbt_graph_output_count(g); o++)
+        printf(" %s", sbt_node_name(g, sbt_graph_output(g, o)));
+    printf("\n");
 }
 
 /* Forecast and anomaly models: the frame their windows are fed in, and for anomaly models
@@ -87,26 +110,38 @@ static void print_text(const char *path, const sbt_model *m, const sbt_anomaly_s
         for (int i = 0; i < c->outputs; i++) printf(" %s", m->class_names[i]);
         printf("\n");
     }
-    printf("  %-28s %-6s %-12s %10s\n", "tensor", "kind", "shape", "values");
-    int64_t state = 0, frozen = 0;
+    print_graph_text(m);
+    printf("  %-28s %-6s %-16s %10s  %s\n", "tensor", "kind", "shape", "values", "source");
+    int64_t state = 0, seeded = 0, stored_frozen = 0;
     for (int i = 0; i < m->n_tensors; i++) {
         const sbt_tensor_info *ti = &m->tensors[i];
-        char shape[48];
+        char shape[96];
         shape_text(ti, shape, sizeof shape);
-        printf("  %-28s %-6s %-12s %10lld\n", ti->name, kind_name(ti->kind), shape, (long long)ti->size);
+        printf("  %-28s %-6s %-16s %10lld  %s\n", ti->name, kind_name(ti->kind), shape, (long long)ti->size,
+               source_name(ti));
         if (ti->kind == SBT_TENSOR_STATE) state += ti->size;
-        if (ti->kind == SBT_TENSOR_FROZEN) frozen += ti->size;
+        if (ti->kind == SBT_TENSOR_FROZEN)
+            *(ti->provenance == SBT_PROV_SEEDED ? &seeded : &stored_frozen) += ti->size;
     }
-    printf(
-        "parameters %lld trained (float32: %lld bytes); state %lld values; frozen %lld values (regenerated "
-        "from the seed, not stored)\n",
-        (long long)sbt_model_param_count(m), (long long)sbt_model_param_count(m) * 4, (long long)state,
-        (long long)frozen);
+    printf("parameters %lld trained (float32: %lld bytes); state %lld values; frozen %lld values drawn again "
+           "from "
+           "their seed (not stored) and %lld stored\n",
+           (long long)sbt_model_param_count(m), (long long)sbt_model_param_count(m) * 4, (long long)state,
+           (long long)seeded, (long long)stored_frozen);
+    sbt_cost cost;
+    if (sbt_cost_model((sbt_model *)m, m->cfg.max_len, SBT_COST_EXACT, &cost) == SBT_OK) {
+        char *table = sbt_cost_table(&cost);
+        if (table)
+            printf("cost of one window of %d steps (sbt-bench counts more):\n%s", m->cfg.max_len, table);
+        free(table);
+        sbt_cost_free(&cost);
+    }
 }
 
 static cJSON *shape_json(const sbt_tensor_info *ti) {
-    double dims[2] = {(double)ti->shape[0], ti->ndim > 1 ? (double)ti->shape[1] : 0};
-    return cJSON_CreateDoubleArray(dims, ti->ndim > 1 ? 2 : 1);
+    double dims[SBT_MAX_DIMS];
+    for (int d = 0; d < ti->ndim; d++) dims[d] = (double)ti->shape[d];
+    return cJSON_CreateDoubleArray(dims, ti->ndim);
 }
 
 /* Forecast models: the split rule and fill choice sbt-eval applies to the CSV. */
@@ -162,7 +197,18 @@ static int print_json(const char *path, const sbt_model *m, const sbt_anomaly_se
         cJSON_AddStringToObject(t, "kind", kind_name(ti->kind));
         cJSON_AddItemToObject(t, "shape", shape_json(ti));
         cJSON_AddNumberToObject(t, "values", (double)ti->size);
+        cJSON_AddStringToObject(t, "source", source_name(ti));
         cJSON_AddItemToArray(list, t);
+    }
+    cJSON_AddNumberToObject(root, "graph_nodes", sbt_graph_count(m->graph));
+    cJSON_AddBoolToObject(root, "native", m->native);
+    sbt_cost cost;
+    if (sbt_cost_model((sbt_model *)m, m->cfg.max_len, SBT_COST_EXACT, &cost) == SBT_OK) {
+        char *text = sbt_cost_json(&cost);
+        cJSON *parsed = text ? cJSON_Parse(text) : NULL;
+        if (parsed) cJSON_AddItemToObject(root, "cost", parsed);
+        free(text);
+        sbt_cost_free(&cost);
     }
     return tool_json_print(TOOL, root);
 }
