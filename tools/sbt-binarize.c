@@ -19,6 +19,10 @@ static void usage(void) {
            "  --alpha layer|row   one scale per layer (default) or per output row\n"
            "  --layers GLOB       only Linear layers whose name matches (default all)\n"
            "  --json              the table as one JSON object\n"
+           "  --task TASK         an .onnx input's task: classify (default), forecast, anomaly\n"
+           "IN is a model file (.sbtm, .sbt) or an ONNX file (fed raw values, as PyTorch took them);\n"
+           "an OUT ending in .onnx is written as ONNX (ternary weights as int8 codes + scale), else as\n"
+           "a model file.\n"
            "  -h, --help          this help      -V, --version   the version\n\n"
            "Example:\n"
            "  sbt-prune jv.sbtm -o jv_pruned.sbtm --keep 0.5\n"
@@ -27,11 +31,12 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-    enum { OPT_ALPHA = 256, OPT_LAYERS, OPT_JSON };
+    enum { OPT_ALPHA = 256, OPT_LAYERS, OPT_JSON, OPT_TASK };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"alpha", required_argument, 0, OPT_ALPHA},
                                          {"layers", required_argument, 0, OPT_LAYERS},
                                          {"json", no_argument, 0, OPT_JSON},
+                                         {"task", required_argument, 0, OPT_TASK},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
@@ -48,6 +53,10 @@ int main(int argc, char **argv) {
             break;
         case OPT_LAYERS: job.opt.layers = optarg; break;
         case OPT_JSON: job.json = 1; break;
+        case OPT_TASK:
+            if ((job.onnx_task = tool_task_of(optarg)) < 0)
+                return tool_usage_error(TOOL, "--task %s: classify, forecast or anomaly", optarg);
+            break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
         default: return tool_usage_error(TOOL, "unknown option");

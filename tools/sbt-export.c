@@ -106,30 +106,23 @@ static int ends_with(const char *s, const char *suffix) {
 static int export_onnx(const char *in, const char *out, int length, int float_only, int json) {
     sbt_model *m = NULL; /* .sbtm, .sbt, or an ONNX classifier (re-exported, e.g. with ternary weights) */
     if (tool_load_model(TOOL, in, SBT_TASK_CLASSIFY, &m, NULL)) return TOOL_EXIT_RUNTIME;
-    sbt_model_graph mg;
-    sbt_onnx_export_options eo = sbt_onnx_export_defaults(), f32 = sbt_onnx_export_defaults();
-    sbt_onnx_export_stats st, st32;
-    eo.ternary = !float_only;
-    sbt_status s = sbt_model_graph_build_infer(m, 1, length > 0 ? length : m->cfg.max_len, &mg);
-    if (!s) {
-        s = sbt_onnx_export_size(mg.graph, mg.x, mg.output, &f32, &st32);
-        if (!s) s = sbt_onnx_export(mg.graph, mg.x, mg.output, out, &eo, &st);
-        sbt_model_graph_free(&mg);
-    }
+    sbt_onnx_export_stats st;
+    size_t f32_bytes = 0;
+    int rc = tool_write_onnx(TOOL, m, out, length, float_only, &st, &f32_bytes);
     sbt_model_free(m);
-    if (s) return tool_fail_lib(TOOL);
-    double ratio = (double)st32.file_bytes / (double)st.file_bytes;
+    if (rc) return rc;
+    double ratio = (double)f32_bytes / (double)st.file_bytes;
     if (json) {
         printf("{\"file\":");
         json_string(out);
         printf(",\"format\":\"onnx\",\"bytes\":%zu,\"f32_bytes\":%zu,\"ratio_to_f32\":%.6g,\"ternary_"
                "layers\":%d,"
                "\"float_layers\":%d}\n",
-               st.file_bytes, st32.file_bytes, ratio, st.ternary_layers, st.float_layers);
+               st.file_bytes, f32_bytes, ratio, st.ternary_layers, st.float_layers);
     } else
         printf("%s: ONNX (opset 17), %zu bytes; %d Linear weights as int8 ternary codes, %d as float32\n"
                "float32 ONNX %zu bytes: %.2fx smaller\n",
-               out, st.file_bytes, st.ternary_layers, st.float_layers, st32.file_bytes, ratio);
+               out, st.file_bytes, st.ternary_layers, st.float_layers, f32_bytes, ratio);
     return TOOL_EXIT_OK;
 }
 

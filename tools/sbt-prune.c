@@ -23,6 +23,10 @@ static void usage(void) {
            "  --method magnitude|random  which weights are kept (magnitude)\n"
            "  --seed N            random method: the seed (0)\n"
            "  --json              the table as one JSON object\n"
+           "  --task TASK         an .onnx input's task: classify (default), forecast, anomaly\n"
+           "IN is a model file (.sbtm, .sbt) or an ONNX file (fed raw values, as PyTorch took them);\n"
+           "an OUT ending in .onnx is written as ONNX (ternary weights as int8 codes + scale), else as\n"
+           "a model file.\n"
            "  -h, --help          this help      -V, --version   the version\n\n"
            "Example:\n"
            "  %s jv.sbtm -o jv_pruned.sbtm --keep 0.5\n",
@@ -30,7 +34,7 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-    enum { OPT_KEEP = 256, OPT_SCOPE, OPT_LAYERS, OPT_METHOD, OPT_SEED, OPT_JSON };
+    enum { OPT_KEEP = 256, OPT_SCOPE, OPT_LAYERS, OPT_METHOD, OPT_SEED, OPT_JSON, OPT_TASK };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"keep", required_argument, 0, OPT_KEEP},
                                          {"scope", required_argument, 0, OPT_SCOPE},
@@ -38,6 +42,7 @@ int main(int argc, char **argv) {
                                          {"method", required_argument, 0, OPT_METHOD},
                                          {"seed", required_argument, 0, OPT_SEED},
                                          {"json", no_argument, 0, OPT_JSON},
+                                         {"task", required_argument, 0, OPT_TASK},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
@@ -70,6 +75,10 @@ int main(int argc, char **argv) {
                 return tool_usage_error(TOOL, "--seed %s: an integer", optarg);
             break;
         case OPT_JSON: job.json = 1; break;
+        case OPT_TASK:
+            if ((job.onnx_task = tool_task_of(optarg)) < 0)
+                return tool_usage_error(TOOL, "--task %s: classify, forecast or anomaly", optarg);
+            break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
         default: return tool_usage_error(TOOL, "unknown option");

@@ -402,3 +402,21 @@ int tool_load_model(const char *tool, const char *path, int onnx_task, sbt_model
     sbt_onnx_model_free(om);
     return st ? tool_fail_lib(tool) : 0;
 }
+
+int tool_write_onnx(const char *tool, sbt_model *m, const char *path, int length, int float_only,
+                    sbt_onnx_export_stats *stats, size_t *f32_bytes) {
+    sbt_model_graph mg;
+    sbt_onnx_export_options eo = sbt_onnx_export_defaults(), f32 = sbt_onnx_export_defaults();
+    sbt_onnx_export_stats st, st32;
+    eo.ternary = !float_only;
+    sbt_status s = sbt_model_graph_build_infer(m, 1, length > 0 ? length : m->cfg.max_len, &mg);
+    if (!s) {
+        s = f32_bytes ? sbt_onnx_export_size(mg.graph, mg.x, mg.output, &f32, &st32) : SBT_OK;
+        if (!s) s = sbt_onnx_export(mg.graph, mg.x, mg.output, path, &eo, &st);
+        sbt_model_graph_free(&mg);
+    }
+    if (s) return tool_fail_lib(tool);
+    if (stats) *stats = st;
+    if (f32_bytes) *f32_bytes = st32.file_bytes;
+    return 0;
+}

@@ -4,6 +4,7 @@
 #ifndef SBT_TOOL_COMMON_H
 #define SBT_TOOL_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { TOOL_EXIT_OK = 0, TOOL_EXIT_RUNTIME = 1, TOOL_EXIT_USAGE = 2 };
@@ -34,6 +35,13 @@ struct sbt_model;
 struct sbt_anomaly_settings;
 int tool_load_model(const char *tool, const char *path, int onnx_task, struct sbt_model **m,
                     struct sbt_anomaly_settings *s);
+/* Writes m's forward-only graph (batch symbolic, `length` steps; 0: the model's max_len) as
+ * ONNX, ternary Linear weights as int8 codes + scale unless float_only; *bytes and
+ * *f32_bytes (may be NULL) get its size and that of the all-float32 ONNX. Returns 0, or
+ * prints the error and returns TOOL_EXIT_RUNTIME. */
+struct sbt_onnx_export_stats;
+int tool_write_onnx(const char *tool, struct sbt_model *m, const char *path, int length, int float_only,
+                    struct sbt_onnx_export_stats *stats, size_t *f32_bytes);
 
 /* Lists the sections of a .sbt file (name, encoding, elements, bytes, bits per element, the
  * entropy bound per element) and the total, on stdout. */

@@ -138,8 +138,8 @@ static void print_table(const tool_convert_job *job, const model_stats *b, const
     printf(
         "bits: a plain bit-level encoding of each weight (dense 32/value; pruned 1-bit mask + 32/kept value; "
         "ternary 2/value)\n");
-    printf("file: %s %lld bytes -> %s %lld bytes (this file format keeps W and float scores for retraining; "
-           "the packed deployment format is what is small)\n",
+    printf("file: %s %lld bytes -> %s %lld bytes (a model file keeps W and float scores for retraining; "
+           "sbt-export packs it small, and an .onnx output stores ternary weights as int8)\n",
            job->in, b->file_bytes, job->out, a->file_bytes);
 }
 
@@ -153,18 +153,21 @@ int tool_convert_run(const tool_convert_job *job) {
     if (rc) return rc;
     sbt_model *m = NULL;
     sbt_anomaly_settings settings = {0};
-    if (sbt_anomaly_model_load(job->in, &m, &settings)) return tool_fail_lib(job->tool);
+    if (tool_load_model(job->tool, job->in, job->onnx_task, &m, &settings)) return TOOL_EXIT_RUNTIME;
     model_stats before = {0}, after = {0};
     before.file_bytes = file_size(job->in);
     int layers = 0;
     rc = collect(job->tool, m, &before);
     if (!rc && sbt_model_sparsify(m, &job->opt, &layers)) rc = tool_fail_lib(job->tool);
     if (!rc) rc = collect(job->tool, m, &after);
-    /* anomaly models keep their threshold settings beside the model */
-    sbt_status st = rc                                ? SBT_OK
-                    : m->cfg.task == SBT_TASK_ANOMALY ? sbt_anomaly_model_save(m, &settings, job->out)
-                                                      : sbt_model_save(m, job->out);
-    if (st) rc = tool_fail_lib(job->tool);
+    /* an .onnx output is the converted forward pass; anomaly models keep their threshold
+     * settings beside the model */
+    size_t n = strlen(job->out);
+    if (!rc && n > 5 && !strcmp(job->out + n - 5, ".onnx"))
+        rc = tool_write_onnx(job->tool, m, job->out, 0, 0, NULL, NULL);
+    else if (!rc && (m->cfg.task == SBT_TASK_ANOMALY ? sbt_anomaly_model_save(m, &settings, job->out)
+                                                     : sbt_model_save(m, job->out)))
+        rc = tool_fail_lib(job->tool);
     if (!rc) {
         after.file_bytes = file_size(job->out);
         print_table(job, &before, &after);

@@ -11,6 +11,7 @@ typedef struct {
     const char *in, *out;
     sbt_sparsify_options opt;
     int json;
+    int onnx_task; /* the task of an .onnx input (sbt_task) */
 } tool_convert_job;
 
 /* Runs the job; returns the tool's exit code (errors printed). */

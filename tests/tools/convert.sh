@@ -27,6 +27,16 @@ check "the ternary model still classifies (accuracy above chance 0.25)" \
 "$tools/sbt-info" "$tmp/tern.sbtm" >"$tmp/info.txt"
 check "sbt-info reads the converted model" 'grep -q "layer0.q.scores" "$tmp/info.txt"'
 
+# ONNX in and out: a PyTorch model (tests/golden/onnx_models.py, the onnx_models fixture)
+onnx=$tools/../tests/onnx_models/paper_encoder_op17.onnx
+need_file "$onnx"
+"$tools/sbt-prune" "$onnx" -o "$tmp/pr.onnx" --keep 0.5 >"$tmp/pr.txt" 2>&1
+check "sbt-prune reads ONNX and writes ONNX" '[ $? -eq 0 ] && [ -s "$tmp/pr.onnx" ]'
+"$tools/sbt-binarize" "$tmp/pr.onnx" -o "$tmp/pr_b.onnx" --json >"$tmp/pr_b.json" 2>/dev/null
+check "sbt-binarize on that ONNX: ternary layers, half the weights non-zero" \
+    '/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"layers\"] and all(l[\"after\"]==\"ternary\" for l in d[\"layers\"]); assert abs(d[\"total\"][\"nonzero_after\"]*2-d[\"total\"][\"weights\"]) <= len(d[\"layers\"])" "$tmp/pr_b.json"'
+check "the binarized ONNX is smaller than the pruned float one" '[ $(stat -c %s "$tmp/pr_b.onnx") -lt $(stat -c %s "$tmp/pr.onnx") ]'
+
 refuse() { # refuse LABEL EXIT OUTPUT -- COMMAND...: exits EXIT, says something, leaves no OUTPUT
     local label=$1 want=$2 out=$3
     shift 4
