@@ -1,6 +1,7 @@
 /* sbt-export: pack a model into the deployable .sbt file (formats/sbt.md) and report the
  * bytes, bits per weight and entropy bound of every section; or, for an .onnx output,
  * write the model's forward-only graph as ONNX (sbt/onnx.h) and report its size. */
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,16 +47,6 @@ static void usage(void) {
            TOOL, TOOL, TOOL, TOOL, TOOL, TOOL);
 }
 
-/* Name of a section for JSON: names are printable ASCII, so only " and \ need escaping. */
-static void json_string(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') putchar('\\');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static double bits_per(double bits, int64_t n) { return n > 0 ? bits / (double)n : 0; }
 
 static void print_text(const char *out, const sbt_packfile *pf, size_t f32_bytes) {
@@ -64,23 +55,26 @@ static void print_text(const char *out, const sbt_packfile *pf, size_t f32_bytes
            (double)f32_bytes / (double)sbt_packfile_size(pf));
 }
 
-static void print_json(const char *out, const sbt_packfile *pf, size_t f32_bytes) {
+static int print_json(const char *out, const sbt_packfile *pf, size_t f32_bytes) {
     size_t total = sbt_packfile_size(pf);
-    printf("{\"file\":");
-    json_string(out);
-    printf(",\"bytes\":%zu,\"f32_bytes\":%zu,\"ratio_to_f32\":%.6g,\"sections\":[", total, f32_bytes,
-           (double)f32_bytes / (double)total);
-    for (int i = 0; i < sbt_packfile_count(pf); i++) {
+    cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "sections");
+    tool_json_string(root, "file", out);
+    cJSON_AddNumberToObject(root, "bytes", (double)total);
+    cJSON_AddNumberToObject(root, "f32_bytes", (double)f32_bytes);
+    tool_json_float(root, "ratio_to_f32", (double)f32_bytes / (double)total);
+    for (int i = 0; list && i < sbt_packfile_count(pf); i++) {
         const sbt_pack_section *s = sbt_packfile_at(pf, i);
-        printf("%s{\"name\":", i ? "," : "");
-        json_string(s->name);
-        printf(",\"encoding\":\"%s\",\"elements\":%lld,\"bytes\":%zu,\"table_bytes\":%zu,"
-               "\"bits_per_element\":%.6g,\"bound_bits\":%.6g}",
-               sbt_encoding_name(s->encoding), (long long)s->count, s->stored_bytes,
-               sbt_packfile_entry_size(pf, i), bits_per(8.0 * (double)s->stored_bytes, s->count),
-               sbt_packfile_bound_bits(s));
+        cJSON *o = cJSON_CreateObject();
+        tool_json_string(o, "name", s->name);
+        cJSON_AddStringToObject(o, "encoding", sbt_encoding_name(s->encoding));
+        cJSON_AddNumberToObject(o, "elements", (double)s->count);
+        cJSON_AddNumberToObject(o, "bytes", (double)s->stored_bytes);
+        cJSON_AddNumberToObject(o, "table_bytes", (double)sbt_packfile_entry_size(pf, i));
+        tool_json_float(o, "bits_per_element", bits_per(8.0 * (double)s->stored_bytes, s->count));
+        tool_json_float(o, "bound_bits", sbt_packfile_bound_bits(s));
+        cJSON_AddItemToArray(list, o);
     }
-    printf("]}\n");
+    return tool_json_print(TOOL, root);
 }
 
 static int parse_encoding(const char *s, sbt_model_pack_options *o) {
@@ -113,12 +107,15 @@ static int export_onnx(const char *in, const char *out, int length, int float_on
     if (rc) return rc;
     double ratio = (double)f32_bytes / (double)st.file_bytes;
     if (json) {
-        printf("{\"file\":");
-        json_string(out);
-        printf(",\"format\":\"onnx\",\"bytes\":%zu,\"f32_bytes\":%zu,\"ratio_to_f32\":%.6g,\"ternary_"
-               "layers\":%d,"
-               "\"float_layers\":%d}\n",
-               st.file_bytes, f32_bytes, ratio, st.ternary_layers, st.float_layers);
+        cJSON *root = cJSON_CreateObject();
+        tool_json_string(root, "file", out);
+        cJSON_AddStringToObject(root, "format", "onnx");
+        cJSON_AddNumberToObject(root, "bytes", (double)st.file_bytes);
+        cJSON_AddNumberToObject(root, "f32_bytes", (double)f32_bytes);
+        tool_json_float(root, "ratio_to_f32", ratio);
+        cJSON_AddNumberToObject(root, "ternary_layers", st.ternary_layers);
+        cJSON_AddNumberToObject(root, "float_layers", st.float_layers);
+        return tool_json_print(TOOL, root);
     } else
         printf("%s: ONNX (opset 17), %zu bytes; %d Linear weights as int8 ternary codes, %d as float32\n"
                "float32 ONNX %zu bytes: %.2fx smaller\n",
@@ -196,7 +193,8 @@ int main(int argc, char **argv) {
     if (!st) st = sbt_model_pack_container(c_in, m, &all_f32, &f32);
     if (!st) st = sbt_packfile_write(pf, out);
     int rc = st ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
-    if (!st) (json ? print_json : print_text)(out, pf, sbt_packfile_size(f32));
+    if (!st && json) rc = print_json(out, pf, sbt_packfile_size(f32));
+    if (!st && !json) print_text(out, pf, sbt_packfile_size(f32));
     sbt_packfile_free(pf);
     sbt_packfile_free(f32);
     sbt_container_free(c_in);
