@@ -42,6 +42,8 @@ static void usage(void) {
         "                   (a forecasting CSV is split and read as in training: the rule and fill\n"
         "                   stored in the model, whatever the file is called)\n"
         "  --threads N      threads (default: all cores)\n"
+        "  --kernel K       what ternary weights run on: dense (sgemm, as training computes; default),\n"
+        "                   ternary (add/sub kernels, float activations) or int8 (int8 activations)\n"
         "  -h, --help       this help      -V, --version   the version\n\n"
         "Examples:\n"
         "  %s jv.sbtm --test JapaneseVowels_TEST.ts --json\n"
@@ -164,6 +166,7 @@ int main(int argc, char **argv) {
                                          {"synthetic", no_argument, 0, 's'},
                                          {"json", no_argument, 0, 'j'},
                                          {"threads", required_argument, 0, 'n'},
+                                         {"kernel", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
@@ -171,6 +174,7 @@ int main(int argc, char **argv) {
     anomaly_flags af = {0};
     int synthetic = 0, json = 0, opt;
     long threads = 0;
+    sbt_weight_kernel kernel = SBT_KERNEL_DENSE;
     while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (opt) {
         case 't': test_path = af.test = optarg; break;
@@ -193,6 +197,16 @@ int main(int argc, char **argv) {
             if (tool_parse_int(optarg, 1, 1024, &threads))
                 return tool_usage_error(TOOL, "invalid --threads '%s'", optarg);
             break;
+        case 'k':
+            if (!strcmp(optarg, "dense"))
+                kernel = SBT_KERNEL_DENSE;
+            else if (!strcmp(optarg, "ternary"))
+                kernel = SBT_KERNEL_TERNARY_F32;
+            else if (!strcmp(optarg, "int8"))
+                kernel = SBT_KERNEL_TERNARY_I8;
+            else
+                return tool_usage_error(TOOL, "--kernel %s: dense, ternary or int8", optarg);
+            break;
         case 'h': usage(); return TOOL_EXIT_OK;
         case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
         default: return tool_usage_hint(TOOL);
@@ -206,6 +220,7 @@ int main(int argc, char **argv) {
     sbt_dataset *test = NULL;
     sbt_anomaly_settings stored;
     if (sbt_anomaly_model_load(model_path, &m, &stored)) return tool_fail_lib(TOOL);
+    m->kernel = kernel;
     if (m->cfg.task == SBT_TASK_ANOMALY) {
         int arc = synthetic ? tool_usage_error(TOOL, "an anomaly model needs --test DIR or --test FILE.csv")
                             : eval_anomaly(model_path, m, &af, &stored, json);
