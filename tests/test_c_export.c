@@ -14,6 +14,7 @@
 #include "sbt/model.h"
 #include "sbt/predict.h"
 #include "sbt/rng.h"
+#include "tiny_model.h"
 
 static const char *MAIN_C = "#include <stdio.h>\n"
                             "#include \"m.h\"\n"
@@ -27,22 +28,6 @@ static const char *MAIN_C = "#include <stdio.h>\n"
                             "    for (int k = 0; k < M_OUTPUTS; k++) printf(\"%.9g\\n\", out[k]);\n"
                             "    return 0;\n"
                             "}\n";
-
-static sbt_config config(sbt_task task, sbt_weights w, sbt_attention a) {
-    sbt_config c = sbt_config_default(task);
-    c.channels = 3;
-    c.outputs = task == SBT_TASK_CLASSIFY ? 4 : 3;
-    c.max_len = 12;
-    c.d_model = 8;
-    c.heads = 2;
-    c.layers = 2;
-    c.d_ff = 16;
-    c.seed = 6;
-    c.weights = w;
-    c.keep = w == SBT_WEIGHTS_SBT ? 0.5f : 1.0f;
-    c.attention = a;
-    return c;
-}
 
 /* Exports m into dir, builds it with main.c, runs it on window; 0 on success. */
 static int run_generated(sbt_model *m, const char *dir, const float *window, int steps, float *out,
@@ -79,10 +64,10 @@ static int run_generated(sbt_model *m, const char *dir, const float *window, int
 }
 
 static void test_generated_matches_runtime(void) {
-    const sbt_config cfgs[] = {config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_FULL),
-                               config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, SBT_ATTN_QKV_MASK),
-                               config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T),
-                               config(SBT_TASK_ANOMALY, SBT_WEIGHTS_DENSE, SBT_ATTN_STEP_T)};
+    const sbt_config cfgs[] = {tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_FULL),
+                               tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, SBT_ATTN_QKV_MASK),
+                               tiny_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T),
+                               tiny_config(SBT_TASK_ANOMALY, SBT_WEIGHTS_DENSE, SBT_ATTN_STEP_T)};
     char dir[] = "/tmp/sbt-cexport-XXXXXX";
     REQUIRE(mkdtemp(dir) != NULL);
     for (int c = 0; c < 4; c++) {
@@ -120,7 +105,7 @@ static void test_generated_matches_runtime(void) {
 }
 
 static void test_refusals(void) {
-    sbt_config c = config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL);
+    sbt_config c = tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL);
     sbt_model *m = NULL;
     REQUIRE(sbt_model_new(&c, &m) == SBT_OK);
     sbt_c_export_options o = {.prefix = "9bad"};

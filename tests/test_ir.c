@@ -15,6 +15,7 @@
 #include "sbt/graph.h"
 #include "sbt/model.h"
 #include "sbt/rng.h"
+#include "tiny_model.h"
 
 static void fill_random(float *v, int64_t n, uint64_t seed) {
     sbt_rng r;
@@ -183,22 +184,6 @@ static void test_matmul_broadcast(void) {
 
 /* ---- models: symbolic dims, forward-only instances, files ---- */
 
-static sbt_config small_config(sbt_task task, sbt_weights weights, sbt_attention attn) {
-    sbt_config c = sbt_config_default(task);
-    c.channels = 3;
-    c.outputs = task == SBT_TASK_CLASSIFY ? 4 : 3;
-    c.max_len = 12;
-    c.d_model = 8;
-    c.heads = 2;
-    c.layers = 2;
-    c.d_ff = 16;
-    c.seed = 9;
-    c.weights = weights;
-    c.keep = weights == SBT_WEIGHTS_SBT ? 0.5f : 1.0f;
-    c.attention = attn;
-    return c;
-}
-
 /* Outputs of `count` random windows (seeded), run `batch` at a time in graph mg_fn. */
 typedef sbt_status (*build_fn)(sbt_model *m, int batch, int length, sbt_model_graph *mg);
 
@@ -233,9 +218,9 @@ static double max_rel_diff(const float *a, const float *b, int64_t n) {
 /* One description instantiated at batch 1, 8 and 64 gives the same per-sample outputs,
  * training graph and frozen forward-only graph alike. */
 static void test_batch_invariance(void) {
-    const sbt_config cfgs[] = {small_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK),
-                               small_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T),
-                               small_config(SBT_TASK_ANOMALY, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL)};
+    const sbt_config cfgs[] = {tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK),
+                               tiny_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T),
+                               tiny_config(SBT_TASK_ANOMALY, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL)};
     for (int c = 0; c < 3; c++) {
         sbt_model *m = NULL;
         REQUIRE(sbt_model_new(&cfgs[c], &m) == SBT_OK);
@@ -259,7 +244,7 @@ static void test_batch_invariance(void) {
 
 /* The forward-only arena holds no gradients or saved state and reuses buffers. */
 static void test_infer_arena_smaller(void) {
-    sbt_config cfg = small_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_FULL);
+    sbt_config cfg = tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_FULL);
     cfg.d_model = 64;
     cfg.d_ff = 256;
     cfg.channels = 12;
@@ -287,7 +272,7 @@ static void test_infer_arena_smaller(void) {
 /* Freezing selects once: the frozen forward equals the training graph's eval forward,
  * bit for bit, and later score changes do not reach an existing frozen graph. */
 static void test_freeze(void) {
-    sbt_config cfg = small_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T);
+    sbt_config cfg = tiny_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T);
     sbt_model *m = NULL;
     REQUIRE(sbt_model_new(&cfg, &m) == SBT_OK);
     float a[16 * 3], b[16 * 3];
@@ -309,8 +294,8 @@ static void test_freeze(void) {
 /* Frozen ternary weights on the ternary kernels: every sparse Linear is prepared, float
  * activations agree with sgemm to 1e-5, int8 activations to the quantisation's error. */
 static void test_ternary_kernels(void) {
-    const sbt_config cfgs[] = {small_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T),
-                               small_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK)};
+    const sbt_config cfgs[] = {tiny_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T),
+                               tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK)};
     for (int c = 0; c < 2; c++) {
         sbt_model *m = NULL;
         REQUIRE(sbt_model_new(&cfgs[c], &m) == SBT_OK);
@@ -379,8 +364,8 @@ static void test_save_load_v2(void) {
     REQUIRE(mkdtemp(dir) != NULL);
     char path[256];
     snprintf(path, sizeof path, "%s/m.sbtm", dir);
-    const sbt_config cfgs[] = {small_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK),
-                               small_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL)};
+    const sbt_config cfgs[] = {tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_SBT, SBT_ATTN_QKV_MASK),
+                               tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL)};
     sbt_dataset *ds = random_cases(10, 12, 3, 4);
     REQUIRE(ds != NULL);
     for (int c = 0; c < 2; c++) {
@@ -449,7 +434,7 @@ static sbt_container *renamed(const sbt_container *in, const char *from, const c
 
 /* A seeded tensor's values come from its recorded seed and stream, not its name. */
 static void test_rename_seeded_tensor(void) {
-    sbt_config cfg = small_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T);
+    sbt_config cfg = tiny_config(SBT_TASK_FORECAST, SBT_WEIGHTS_SBT, SBT_ATTN_STEP_T);
     sbt_model *m = NULL, *back = NULL;
     REQUIRE(sbt_model_new(&cfg, &m) == SBT_OK);
     sbt_container *c = sbt_container_new(), *r = NULL;
