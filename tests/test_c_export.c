@@ -108,12 +108,19 @@ static void test_refusals(void) {
     sbt_config c = tiny_config(SBT_TASK_CLASSIFY, SBT_WEIGHTS_DENSE, SBT_ATTN_FULL);
     sbt_model *m = NULL;
     REQUIRE(sbt_model_new(&c, &m) == SBT_OK);
+    char dir[] = "/tmp/sbt-cexport-bad-XXXXXX", c_path[128], h_path[128];
+    REQUIRE(mkdtemp(dir) != NULL);
+    snprintf(h_path, sizeof h_path, "%s/x.h", dir);
+    snprintf(c_path, sizeof c_path, "%s/x.c", dir);
     sbt_c_export_options o = {.prefix = "9bad"};
-    CHECK(sbt_c_export(m, &o, "/tmp/x.c", "/tmp/x.h", NULL) == SBT_ERR_ARG &&
-          strstr(sbt_last_error(), "identifier"));
+    CHECK(sbt_c_export(m, &o, c_path, h_path, NULL) == SBT_ERR_ARG && strstr(sbt_last_error(), "identifier"));
+    CHECK(access(h_path, F_OK) != 0 && access(c_path, F_OK) != 0);
+    /* the header can be written, the source cannot: the header written first is removed again */
+    snprintf(c_path, sizeof c_path, "%s/missing/x.c", dir);
     o.prefix = "ok";
-    CHECK(sbt_c_export(m, &o, "/nonexistent-dir/x.c", "/nonexistent-dir/x.h", NULL) != SBT_OK);
-    CHECK(access("/nonexistent-dir/x.h", F_OK) != 0);
+    CHECK(sbt_c_export(m, &o, c_path, h_path, NULL) != SBT_OK);
+    CHECK(access(h_path, F_OK) != 0);
+    CHECK(rmdir(dir) == 0); /* empty: nothing left behind */
     sbt_model_free(m);
 }
 

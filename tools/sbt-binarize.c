@@ -31,39 +31,26 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-    enum { OPT_ALPHA = 256, OPT_LAYERS, OPT_JSON, OPT_TASK };
-    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                         {"alpha", required_argument, 0, OPT_ALPHA},
-                                         {"layers", required_argument, 0, OPT_LAYERS},
-                                         {"json", no_argument, 0, OPT_JSON},
-                                         {"task", required_argument, 0, OPT_TASK},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"version", no_argument, 0, 'V'},
-                                         {0, 0, 0, 0}};
+    enum { OPT_ALPHA = 256 };
+    static const struct option opts[] = {
+        TOOL_CONVERT_OPTIONS, {"alpha", required_argument, 0, OPT_ALPHA}, {0, 0, 0, 0}};
     tool_convert_job job = {.tool = TOOL, .opt = sbt_sparsify_defaults()};
     job.opt.mode = SBT_SPARSE_BINARIZE;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", opts, NULL)) != -1) {
         switch (opt) {
-        case 'o': job.out = optarg; break;
         case OPT_ALPHA:
             if (strcmp(optarg, "layer") && strcmp(optarg, "row"))
                 return tool_usage_error(TOOL, "--alpha %s: layer or row", optarg);
             job.opt.per_row_alpha = !strcmp(optarg, "row");
             break;
-        case OPT_LAYERS: job.opt.layers = optarg; break;
-        case OPT_JSON: job.json = 1; break;
-        case OPT_TASK:
-            if ((job.onnx_task = tool_task_of(optarg)) < 0)
-                return tool_usage_error(TOOL, "--task %s: classify, forecast or anomaly", optarg);
-            break;
-        case 'h': usage(); return TOOL_EXIT_OK;
-        case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
-        default: return tool_usage_error(TOOL, "unknown option");
+        default: {
+            int rc = tool_convert_option(&job, opt, optarg, usage);
+            if (rc >= 0) return rc;
+        }
         }
     }
-    if (optind != argc - 1) return tool_usage_error(TOOL, "give exactly one input model");
-    if (!job.out) return tool_usage_error(TOOL, "give the output with -o FILE");
-    job.in = argv[optind];
+    int rc = tool_convert_args(&job, argc, argv, optind);
+    if (rc >= 0) return rc;
     return tool_convert_run(&job);
 }

@@ -91,11 +91,6 @@ static int parse_encoding(const char *s, sbt_model_pack_options *o) {
     return 0;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* MODEL -> OUT.onnx: the forward-only graph at batch 1 (symbolic in the file), T steps. */
 static int export_onnx(const char *in, const char *out, int length, int float_only, int json) {
     sbt_model *m = NULL; /* .sbtm, .sbt, or an ONNX classifier (re-exported, e.g. with ternary weights) */
@@ -182,8 +177,8 @@ int main(int argc, char **argv) {
     if (optind != argc - 1) return tool_usage_error(TOOL, "expected one MODEL argument");
     if (!out) return tool_usage_error(TOOL, "-o OUT.sbt is required");
     const char *in = argv[optind];
-    if (ends_with(out, ".onnx")) return export_onnx(in, out, length, float_only, json);
-    if (ends_with(out, ".c")) return export_c(in, out, length, prefix);
+    if (tool_has_suffix(out, ".onnx")) return export_onnx(in, out, length, float_only, json);
+    if (tool_has_suffix(out, ".c")) return export_c(in, out, length, prefix);
     sbt_model *m = NULL;
     sbt_container *c_in = NULL; /* every section of the input, task settings included */
     if (sbt_model_read_file(in, &m, &c_in)) return tool_fail_lib(TOOL);

@@ -100,8 +100,7 @@ static int forecast(sbt_predictor *p, const sbt_series *s, text *out) {
 }
 
 static int read_input(const char *path, const char *time_column, sbt_series **s) {
-    size_t n = strlen(path);
-    int npy = (n > 4 && !strcmp(path + n - 4, ".npy")) || (n > 7 && !strcmp(path + n - 7, ".npy.gz"));
+    int npy = tool_has_suffix(path, ".npy") || tool_has_suffix(path, ".npy.gz");
     sbt_status st = npy ? sbt_npy_read(path, 0, s) : sbt_series_read_csv(path, time_column, NULL, 0, s);
     return st ? tool_fail_lib(TOOL) : 0;
 }

@@ -34,17 +34,12 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-    enum { OPT_KEEP = 256, OPT_SCOPE, OPT_LAYERS, OPT_METHOD, OPT_SEED, OPT_JSON, OPT_TASK };
-    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+    enum { OPT_KEEP = 256, OPT_SCOPE, OPT_METHOD, OPT_SEED };
+    static const struct option opts[] = {TOOL_CONVERT_OPTIONS,
                                          {"keep", required_argument, 0, OPT_KEEP},
                                          {"scope", required_argument, 0, OPT_SCOPE},
-                                         {"layers", required_argument, 0, OPT_LAYERS},
                                          {"method", required_argument, 0, OPT_METHOD},
                                          {"seed", required_argument, 0, OPT_SEED},
-                                         {"json", no_argument, 0, OPT_JSON},
-                                         {"task", required_argument, 0, OPT_TASK},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
     tool_convert_job job = {.tool = TOOL, .opt = sbt_sparsify_defaults()};
     job.opt.mode = SBT_SPARSE_PRUNE;
@@ -52,7 +47,6 @@ int main(int argc, char **argv) {
     double keep;
     while ((opt = getopt_long(argc, argv, "o:hV", opts, NULL)) != -1) {
         switch (opt) {
-        case 'o': job.out = optarg; break;
         case OPT_KEEP:
             if (tool_parse_double(optarg, 0, 1, &keep) || !(keep > 0))
                 return tool_usage_error(TOOL, "--keep %s: a fraction in (0, 1]", optarg);
@@ -64,7 +58,6 @@ int main(int argc, char **argv) {
                 return tool_usage_error(TOOL, "--scope %s: layer or global", optarg);
             job.opt.global = !strcmp(optarg, "global");
             break;
-        case OPT_LAYERS: job.opt.layers = optarg; break;
         case OPT_METHOD:
             if (strcmp(optarg, "magnitude") && strcmp(optarg, "random"))
                 return tool_usage_error(TOOL, "--method %s: magnitude or random", optarg);
@@ -74,22 +67,17 @@ int main(int argc, char **argv) {
             if (tool_parse_u64(optarg, &job.opt.seed))
                 return tool_usage_error(TOOL, "--seed %s: an integer", optarg);
             break;
-        case OPT_JSON: job.json = 1; break;
-        case OPT_TASK:
-            if ((job.onnx_task = tool_task_of(optarg)) < 0)
-                return tool_usage_error(TOOL, "--task %s: classify, forecast or anomaly", optarg);
-            break;
-        case 'h': usage(); return TOOL_EXIT_OK;
-        case 'V': tool_print_version(TOOL); return TOOL_EXIT_OK;
-        default: return tool_usage_error(TOOL, "unknown option");
+        default: {
+            int rc = tool_convert_option(&job, opt, optarg, usage);
+            if (rc >= 0) return rc;
+        }
         }
     }
-    if (optind != argc - 1) return tool_usage_error(TOOL, "give exactly one input model");
-    if (!job.out) return tool_usage_error(TOOL, "give the output with -o FILE");
+    int rc = tool_convert_args(&job, argc, argv, optind);
+    if (rc >= 0) return rc;
     if (!keep_given) return tool_usage_error(TOOL, "give --keep K");
     if (job.opt.random_scores && job.opt.global)
         return tool_usage_error(TOOL,
                                 "--method random keeps K of each layer; it does not take --scope global");
-    job.in = argv[optind];
     return tool_convert_run(&job);
 }

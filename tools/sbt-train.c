@@ -517,11 +517,11 @@ static int metric_of(sbt_model *m, const metric_data *md, double *value, const c
     return 0;
 }
 
-/* The model an --init run starts from, checked against the data; with --model sbt its
- * float Linear layers become Biprop layers over their own weights. The metric before
- * and after the conversion is printed (md NULL: no test data to score). */
+/* The model an --init run starts from (read here unless *m holds it), checked against the data; with --model
+ * sbt its float Linear layers become Biprop layers over their own weights. The metric before and after the
+ * conversion is printed (md NULL: no test data to score). */
 static int load_init(const options *o, int channels, int outputs, const metric_data *md, sbt_model **m) {
-    if (tool_load_model(TOOL, o->init, o->cfg.task, m, NULL)) return TOOL_EXIT_RUNTIME;
+    if (!*m && tool_load_model(TOOL, o->init, o->cfg.task, m, NULL)) return TOOL_EXIT_RUNTIME;
     const sbt_config *c = &(*m)->cfg;
     if (c->task != o->cfg.task || c->channels != channels || c->outputs != outputs) {
         fprintf(stderr,
@@ -551,9 +551,7 @@ static int load_init(const options *o, int channels, int outputs, const metric_d
     }
     for (int i = 0; i < (*m)->n_tensors && o->freeze_biases; i++) {
         sbt_tensor_info *ti = &(*m)->tensors[i];
-        size_t n = strlen(ti->name);
-        if (ti->kind == SBT_TENSOR_PARAM && n > 5 && !strcmp(ti->name + n - 5, ".bias"))
-            ti->kind = SBT_TENSOR_FROZEN;
+        if (ti->kind == SBT_TENSOR_PARAM && tool_has_suffix(ti->name, ".bias")) ti->kind = SBT_TENSOR_FROZEN;
     }
     return TOOL_EXIT_OK;
 }
@@ -618,18 +616,16 @@ static int run_windows(const options *o, progress_state *progress) {
     sbt_trainer *t = NULL;
     sbt_entity_list *names = NULL;
     int window = o->window, rc = TOOL_EXIT_OK;
-    sbt_model *init = NULL;
-    if (o->init) { /* its window is the model's */
-        if (tool_load_model(TOOL, o->init, o->cfg.task, &init, NULL)) return TOOL_EXIT_RUNTIME;
-        if (window && window != init->cfg.max_len) {
+    if (o->init) { /* read once (load_init takes it); its window is the model's */
+        if (tool_load_model(TOOL, o->init, o->cfg.task, &m, NULL)) return TOOL_EXIT_RUNTIME;
+        if (window && window != m->cfg.max_len) {
             fprintf(stderr, "%s: error: %s takes windows of %d steps, not %d\n", TOOL, o->init,
-                    init->cfg.max_len, window);
-            rc = TOOL_EXIT_RUNTIME;
+                    m->cfg.max_len, window);
+            sbt_model_free(m);
+            return TOOL_EXIT_RUNTIME;
         }
-        window = init->cfg.max_len;
-        sbt_model_free(init);
+        window = m->cfg.max_len;
     }
-    if (rc) return rc;
     if (o->cfg.task == SBT_TASK_ANOMALY) {
         tool_anomaly_source src = {.dir = o->train_path,
                                    .entities = o->entity,
@@ -654,7 +650,10 @@ static int run_windows(const options *o, progress_state *progress) {
         rc = sbt_forecast_load(o->train_path, &fo, &d) ? tool_fail_lib(TOOL) : TOOL_EXIT_OK;
         if (!rc) tool_print_forecast_data(TOOL, d, 1);
     }
-    if (rc) return rc;
+    if (rc) {
+        sbt_model_free(m); /* an --init model read above */
+        return rc;
+    }
     sbt_config cfg = o->cfg;
     cfg.channels = cfg.outputs = d->series.channels;
     cfg.max_len = window;

@@ -382,7 +382,7 @@ void tool_print_packfile(const char *path, const sbt_packfile *pf) {
            total, per_element(8.0 * (double)total, elements), (long long)elements);
 }
 
-static int has_suffix(const char *s, const char *suffix) {
+int tool_has_suffix(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);
 }
@@ -390,7 +390,7 @@ static int has_suffix(const char *s, const char *suffix) {
 int tool_load_model(const char *tool, const char *path, int onnx_task, sbt_model **m,
                     sbt_anomaly_settings *s) {
     *m = NULL;
-    if (!has_suffix(path, ".onnx")) return sbt_anomaly_model_load(path, m, s) ? tool_fail_lib(tool) : 0;
+    if (!tool_has_suffix(path, ".onnx")) return sbt_anomaly_model_load(path, m, s) ? tool_fail_lib(tool) : 0;
     if (s) {
         memset(s, 0, sizeof *s);
         s->opt = sbt_anomaly_defaults();

@@ -27,6 +27,8 @@ int tool_usage_hint(const char *tool);
  * creates and removes the temporary file. Returns 0, or prints
  * "<tool>: error: cannot write <path>: <reason>" and returns TOOL_EXIT_RUNTIME. */
 int tool_check_output(const char *tool, const char *path);
+/* 1 when s ends with suffix (file extensions, tensor name endings). */
+int tool_has_suffix(const char *s, const char *suffix);
 /* Reads a model the way every tool takes one: .sbtm or .sbt (with the anomaly settings
  * stored beside it; s may be NULL), or .onnx imported as a model of `onnx_task` (inputs
  * fed raw, as PyTorch took them). Returns 0, or prints the error and returns

@@ -148,6 +148,28 @@ static long long file_size(const char *path) {
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+int tool_convert_option(tool_convert_job *job, int opt, const char *arg, void (*usage)(void)) {
+    switch (opt) {
+    case 'o': job->out = arg; return -1;
+    case TOOL_CONVERT_OPT_LAYERS: job->opt.layers = arg; return -1;
+    case TOOL_CONVERT_OPT_JSON: job->json = 1; return -1;
+    case TOOL_CONVERT_OPT_TASK:
+        if ((job->onnx_task = tool_task_of(arg)) < 0)
+            return tool_usage_error(job->tool, "--task %s: classify, forecast or anomaly", arg);
+        return -1;
+    case 'h': usage(); return TOOL_EXIT_OK;
+    case 'V': tool_print_version(job->tool); return TOOL_EXIT_OK;
+    default: return tool_usage_hint(job->tool); /* getopt said what was wrong */
+    }
+}
+
+int tool_convert_args(tool_convert_job *job, int argc, char **argv, int optind) {
+    if (optind != argc - 1) return tool_usage_error(job->tool, "give exactly one input model");
+    if (!job->out) return tool_usage_error(job->tool, "give the output with -o FILE");
+    job->in = argv[optind];
+    return -1;
+}
+
 int tool_convert_run(const tool_convert_job *job) {
     int rc = tool_check_output(job->tool, job->out);
     if (rc) return rc;
@@ -162,8 +184,7 @@ int tool_convert_run(const tool_convert_job *job) {
     if (!rc) rc = collect(job->tool, m, &after);
     /* an .onnx output is the converted forward pass; anomaly models keep their threshold
      * settings beside the model */
-    size_t n = strlen(job->out);
-    if (!rc && n > 5 && !strcmp(job->out + n - 5, ".onnx"))
+    if (!rc && tool_has_suffix(job->out, ".onnx"))
         rc = tool_write_onnx(job->tool, m, job->out, 0, 0, NULL, NULL);
     else if (!rc && (m->cfg.task == SBT_TASK_ANOMALY ? sbt_anomaly_model_save(m, &settings, job->out)
                                                      : sbt_model_save(m, job->out)))

@@ -10,6 +10,7 @@
 
 #include "core/strbuf.h"
 #include "graph/graph_internal.h"
+#include "model/model_internal.h"
 #include "sbt/container.h"
 
 /* The loops the generated forward pass calls, each printed only when used; each mirrors
@@ -630,11 +631,8 @@ sbt_status sbt_c_export(sbt_model *m, const sbt_c_export_options *o, const char 
     if (!valid_prefix(prefix) || strlen(prefix) > 64)
         return sbt_fail(SBT_ERR_ARG, "C export: '%s' is not a C identifier prefix", prefix);
     int length = o && o->length > 0 ? o->length : m->cfg.max_len;
-    sbt_weight_kernel keep = m->kernel;
-    m->kernel = SBT_KERNEL_DENSE; /* the exporter writes ternary weights itself */
-    sbt_model_graph mg;
-    sbt_status st = sbt_model_graph_build_infer(m, 1, length, &mg);
-    m->kernel = keep;
+    sbt_model_graph mg; /* on sgemm: the exporter writes ternary weights itself */
+    sbt_status st = sbt_model_graph_build_frozen(m, 1, length, SBT_KERNEL_DENSE, &mg);
     if (st) return st;
     emitter e = {.g = mg.graph, .arena_base = (const float *)mg.graph->arena.base};
     const float *mean = sbt_model_data(m, "data.mean"), *std = sbt_model_data(m, "data.std");

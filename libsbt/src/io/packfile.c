@@ -8,7 +8,7 @@
  */
 #include "sbt/packfile.h"
 
-#include "io/crc.h"
+#include "io/integrity.h"
 
 #include "io/pack_internal.h"
 #include "sbt/container.h"
@@ -421,15 +421,8 @@ static sbt_status check_header(const unsigned char *buf, size_t len, const char 
     h->count = pack_get_u32(buf + H_COUNT);
     h->table_len = pack_get_u32(buf + H_TABLE_LEN);
     h->file_len = pack_get_u64(buf + H_FILE_LEN);
-    if (h->file_len > len)
-        return sbt_fail(SBT_ERR_FORMAT, "%s: truncated: %zu bytes, the header records %" PRIu64, path, len,
-                        h->file_len);
-    if (h->file_len < len)
-        return sbt_fail(SBT_ERR_FORMAT, "%s: %zu bytes, but the header records %" PRIu64 " (trailing data)",
-                        path, len, h->file_len);
-    if (h->file_len > PACK_MAX_COUNT)
-        return sbt_fail(SBT_ERR_FORMAT, "%s: %" PRIu64 " bytes exceed the 2^48-byte limit", path,
-                        h->file_len);
+    sbt_status st = sbt_check_file_length(path, len, h->file_len);
+    if (st) return st;
     if (h->count > MAX_SECTIONS)
         return sbt_fail(SBT_ERR_FORMAT, "%s: %" PRIu32 " sections exceed the limit %d", path, h->count,
                         MAX_SECTIONS);

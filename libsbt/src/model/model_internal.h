@@ -28,6 +28,10 @@ void sbt_model_init_values(sbt_model *m, int frozen_only);
 void sbt_tensor_draw(const sbt_tensor_info *ti, float *v);
 void sbt_free_names(char **names, int n);
 
+/* sbt_model_graph_build_infer on the kernels given instead of m->kernel. */
+sbt_status sbt_model_graph_build_frozen(sbt_model *m, int batch, int length, sbt_weight_kernel kernel,
+                                        sbt_model_graph *mg);
+
 /* The paper's encoder as a graph description over m's tensors (encoder.c). */
 sbt_status sbt_encoder_describe(sbt_model *m, int untrimmed, sbt_graph **out);
 /* 1 when the encoder's graph for cfg computes only the last step somewhere (trimming). */

@@ -70,14 +70,19 @@ sbt_status sbt_model_graph_build_untrimmed(sbt_model *m, int batch, int length, 
     return st;
 }
 
-sbt_status sbt_model_graph_build_infer(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
+sbt_status sbt_model_graph_build_frozen(sbt_model *m, int batch, int length, sbt_weight_kernel kernel,
+                                        sbt_model_graph *mg) {
     memset(mg, 0, sizeof *mg);
     if (!m->graph) return sbt_fail(SBT_ERR_ARG, "model: no graph");
     sbt_graph *frozen = NULL;
-    sbt_status st = sbt_graph_freeze_kernels(m->graph, m->kernel, &frozen);
+    sbt_status st = sbt_graph_freeze_kernels(m->graph, kernel, &frozen);
     if (!st) st = bind_instance(m, frozen, batch, length, SBT_EXEC_INFER, mg);
     sbt_graph_free(frozen); /* the instance shares the frozen weights' data */
     return st;
+}
+
+sbt_status sbt_model_graph_build_infer(sbt_model *m, int batch, int length, sbt_model_graph *mg) {
+    return sbt_model_graph_build_frozen(m, batch, length, m->kernel, mg);
 }
 
 void sbt_model_graph_free(sbt_model_graph *mg) {

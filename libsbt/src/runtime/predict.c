@@ -1,6 +1,8 @@
 /* One window in, one prediction out, on a frozen forward-only graph of batch 1. */
 #include "sbt/predict.h"
 
+#include "model/model_internal.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +35,7 @@ sbt_status sbt_predictor_new(sbt_model *m, const sbt_predict_options *o, sbt_pre
     p->mean = copy_tensor(m, "data.mean", p->channels);
     p->std = copy_tensor(m, "data.std", p->channels);
     p->last = calloc((size_t)p->channels, sizeof(float));
-    sbt_weight_kernel keep = m->kernel;
-    m->kernel = o ? o->kernel : SBT_KERNEL_DENSE;
-    sbt_status st = sbt_model_graph_build_infer(m, 1, p->length, &p->mg);
-    m->kernel = keep;
+    sbt_status st = sbt_model_graph_build_frozen(m, 1, p->length, o ? o->kernel : SBT_KERNEL_DENSE, &p->mg);
     if (!st && !p->last) st = sbt_fail(SBT_ERR_NOMEM, "predict: out of memory");
     if (!st && p->task != SBT_TASK_CLASSIFY && p->length < 2)
         st = sbt_fail(SBT_ERR_ARG, "predict: a forecast window needs at least 2 steps");
