@@ -8,6 +8,7 @@
 
 #include "sbt/anomaly.h"
 #include "sbt/container.h"
+#include "sbt/kernels.h"
 #include "tool_common.h"
 
 /* One Linear layer's weight: how many values, how many are non-zero, what it is. */
@@ -23,20 +24,6 @@ typedef struct {
     int64_t float_params; /* trained or stored floats outside the converted weights */
     long long file_bytes;
 } model_stats;
-
-/* 1 when every non-zero of each row has one magnitude. */
-static int is_ternary(const float *w, int64_t rows, int64_t cols) {
-    for (int64_t r = 0; r < rows; r++) {
-        float a = 0.0f;
-        for (int64_t c = 0; c < cols; c++) {
-            float v = w[r * cols + c] < 0 ? -w[r * cols + c] : w[r * cols + c];
-            if (v == 0.0f) continue;
-            if (a == 0.0f) a = v;
-            if (v != a) return 0;
-        }
-    }
-    return 1;
-}
 
 /* Walks the frozen graph: every Linear's weight as it computes. */
 static int collect(const char *tool, const sbt_model *m, model_stats *s) {
@@ -54,7 +41,7 @@ static int collect(const char *tool, const sbt_model *m, model_stats *s) {
         for (int64_t k = 0; k < l->values; k++) l->nonzero += v[k] != 0.0f;
         l->sparse = sbt_node_op(m->graph, w) == SBT_OP_SPARSE_WEIGHT;
         l->ternary = l->sparse && sbt_node_attr(m->graph, w)->sparse.mode != SBT_SPARSE_PRUNE &&
-                     is_ternary(v, sbt_node_dim(g, w, 0), sbt_node_dim(g, w, 1));
+                     sbt_ternary_rows(v, sbt_node_dim(g, w, 0), sbt_node_dim(g, w, 1), NULL);
     }
     sbt_graph_free(g);
     /* floats the model computes with outside the sparse layers: dense weights, biases, norms */

@@ -100,6 +100,12 @@ char *sbt_kernel_list(sbt_act act, char *buf, size_t size);
 
 /* ---- prepared ternary weights ---- */
 
+/* 1 when every row o of W (out, in) holds only 0 and +-a_o for one a_o (exactly, as a frozen
+ * Biprop or binarised weight does; an all-zero row counts), else 0. alpha (out values, may
+ * be NULL) receives each row's a_o. The test every ternary consumer (kernels, cost, the C
+ * export, the conversion tools) uses. */
+int sbt_ternary_rows(const float *w, int64_t out, int64_t in, float *alpha);
+
 /* Prepares W (out, in), row-major float. Every row must hold only 0 and +-alpha_o for one
  * alpha_o > 0 (exactly, up to a relative 1e-6); an all-zero row is allowed (its alpha is 0).
  * Fails with SBT_ERR_ARG naming the first row and column that break this (or a NaN or an

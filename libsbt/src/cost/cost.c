@@ -7,6 +7,7 @@
 
 #include "cost/cost_internal.h"
 #include "sbt/biprop.h"
+#include "sbt/kernels.h"
 #include "sbt/model.h"
 
 const char *sbt_cost_convention_name(sbt_cost_convention c) {
@@ -88,19 +89,10 @@ static void assign_groups(cost_walker *w) {
     }
 }
 
-/* 1 when every row (dim 0) holds values in {-a, 0, +a} for its own a, with a zero or a
- * sign change somewhere: a ternary matrix a float kernel would not recognise. */
+/* A ternary matrix a float kernel would not recognise: every row in {-a, 0, +a}
+ * (sbt_ternary_rows), at least two columns. */
 static int is_ternary(const float *v, int64_t rows, int64_t cols) {
-    if (!v || rows < 1 || cols < 2) return 0;
-    for (int64_t r = 0; r < rows; r++) {
-        float a = 0.0f;
-        for (int64_t j = 0; j < cols; j++) a = fmaxf(a, fabsf(v[r * cols + j]));
-        for (int64_t j = 0; j < cols; j++) {
-            float x = fabsf(v[r * cols + j]);
-            if (x != 0.0f && x != a) return 0;
-        }
-    }
-    return 1;
+    return v && rows >= 1 && cols >= 2 && sbt_ternary_rows(v, rows, cols, NULL);
 }
 
 /* Leaves that hold parameters: trained PARAMs and CONSTs holding data (a frozen weight, a

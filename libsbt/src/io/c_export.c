@@ -12,6 +12,7 @@
 #include "graph/graph_internal.h"
 #include "model/model_internal.h"
 #include "sbt/container.h"
+#include "sbt/kernels.h"
 
 /* The loops the generated forward pass calls, each printed only when used; each mirrors
  * the runtime's op (ops/), so the outputs agree up to float summation order. */
@@ -235,18 +236,6 @@ static void ref(emitter *e, int id, char *out, size_t cap) {
         snprintf(out, cap, "(arena + %lld)", (long long)(n->value - e->arena_base));
 }
 
-/* 1 when row r of w (out, in) holds only 0 and +-a for one a; *a gets it. */
-static int ternary_row(const float *w, int64_t in, float *a) {
-    *a = 0.0f;
-    for (int64_t k = 0; k < in; k++) {
-        float v = fabsf(w[k]);
-        if (v == 0.0f) continue;
-        if (*a == 0.0f) *a = v;
-        if (v != *a) return 0;
-    }
-    return 1;
-}
-
 static void emit_floats(emitter *e, const char *name, const float *v, int64_t n) {
     sbt_strbuf_printf(&e->data, "static const float %s[%lld] = {", name, (long long)(n ? n : 1));
     for (int64_t i = 0; i < n; i++)
@@ -259,9 +248,7 @@ static void emit_floats(emitter *e, const char *name, const float *v, int64_t n)
  * ternary; returns 1 then, 0 to keep it float. */
 static int emit_ternary(emitter *e, int id, const float *w, int64_t out, int64_t in) {
     float *alpha = malloc((size_t)out * sizeof(float));
-    int ok = alpha != NULL;
-    for (int64_t r = 0; ok && r < out; r++) ok = ternary_row(w + r * in, in, &alpha[r]);
-    if (!ok) {
+    if (!alpha || !sbt_ternary_rows(w, out, in, alpha)) {
         free(alpha);
         return 0;
     }
@@ -518,11 +505,7 @@ static int emit_graph(emitter *e, int output) {
             int is_tern_weight = 0; /* a const that some needed Linear writes as codes */
             for (int j = i + 1; j < g->count && n->op == SBT_OP_CONST; j++) {
                 if (!needed[j] || g->nodes[j].op != SBT_OP_LINEAR || g->nodes[j].inputs[1] != i) continue;
-                float a;
-                int all = 1;
-                for (int64_t r = 0; all && r < n->shape[0]; r++)
-                    all = ternary_row(n->value + r * n->shape[1], n->shape[1], &a);
-                is_tern_weight = all;
+                is_tern_weight = sbt_ternary_rows(n->value, n->shape[0], n->shape[1], NULL);
             }
             tern[i] = is_tern_weight;
             emit_leaf_data(e, i, tern);

@@ -255,6 +255,20 @@ void sbt_ternary_free(sbt_ternary_matrix *m) {
 int64_t sbt_ternary_out(const sbt_ternary_matrix *m) { return m->out; }
 int64_t sbt_ternary_in(const sbt_ternary_matrix *m) { return m->in; }
 int64_t sbt_ternary_nonzeros(const sbt_ternary_matrix *m) { return m->nnz; }
+
+int sbt_ternary_rows(const float *w, int64_t out, int64_t in, float *alpha) {
+    for (int64_t r = 0; r < out; r++) {
+        float a = 0.0f;
+        for (int64_t k = 0; k < in; k++) {
+            float v = fabsf(w[r * in + k]);
+            if (v == 0.0f) continue;
+            if (a == 0.0f) a = v;
+            if (v != a) return 0;
+        }
+        if (alpha) alpha[r] = a;
+    }
+    return 1;
+}
 float sbt_ternary_alpha(const sbt_ternary_matrix *m, int64_t row) {
     return row >= 0 && row < m->out ? m->alpha[row] : 0.0f;
 }
