@@ -41,8 +41,8 @@ static inline sbt_status sbt_check_file_length(const char *path, size_t len, uin
         return sbt_fail(SBT_ERR_FORMAT, "%s: truncated: %zu bytes, the header records %" PRIu64, path, len,
                         header_len);
     if (header_len < len)
-        return sbt_fail(SBT_ERR_FORMAT, "%s: %zu bytes, but the header records %" PRIu64 " (trailing data)", path,
-                        len, header_len);
+        return sbt_fail(SBT_ERR_FORMAT, "%s: %zu bytes, but the header records %" PRIu64 " (trailing data)",
+                        path, len, header_len);
     if (header_len > ((uint64_t)1 << 48))
         return sbt_fail(SBT_ERR_FORMAT, "%s: %" PRIu64 " bytes exceed the 2^48-byte limit", path, header_len);
     return SBT_OK;
